@@ -1,0 +1,25 @@
+// Package ws implements the WebSocket protocol (RFC 6455) with no I/O: frames,
+// masking, UTF-8 validation, close codes, the opening handshake, extension and
+// subprotocol negotiation, limits and the connection state machine.
+//
+// Nothing in this package starts a goroutine, touches a socket or reads a
+// clock. Bytes go in and events come out; requests to send go in and bytes
+// come out. The runtime package drives it over a net.Conn; other runtimes
+// (an event loop, a test harness, a proxy) can drive it just as well.
+//
+// The pieces, from the bottom up:
+//
+//   - Header, ParseHeader and AppendHeader: the frame header in every length
+//     encoding; Mask applies the masking key a word at a time.
+//   - CloseCode, ParseClosePayload and AppendClosePayload: close frames.
+//   - UTF8Validator: an incremental validator that fails at the first bad byte.
+//   - ParseRequest, ParseResponse, ReadResponseBody: a strict HTTP/1.1 reader
+//     with the security limits of Limits.
+//   - ClientHandshake and ServerHandshake: the opening handshake over net/http
+//     types, including Origin checks, subprotocols and extensions.
+//   - Extension and its factories: the hook that permessage-deflate (package
+//     compress) and custom extensions plug into.
+//   - Protocol: the connection state machine (CONNECTING, OPEN, CLOSING,
+//     CLOSED) that turns received bytes into events, and send requests into
+//     bytes, and records how the connection ended.
+package ws

@@ -1,0 +1,393 @@
+package ws
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Limits bounds what the HTTP reader of the opening handshake accepts.
+// Zero fields take the defaults of Python websockets.
+type Limits struct {
+	// MaxLineLength bounds the request or status line and each header
+	// line, CRLF included. Default 8192.
+	MaxLineLength int
+	// MaxHeaders bounds the number of header lines. Default 128.
+	MaxHeaders int
+	// MaxBodySize bounds the body of a non-101 response the client reads.
+	// Default 1 MiB.
+	MaxBodySize int64
+}
+
+// Default HTTP limits.
+const (
+	DefaultMaxLineLength = 8192
+	DefaultMaxHeaders    = 128
+	DefaultMaxBodySize   = 1 << 20
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxLineLength <= 0 {
+		l.MaxLineLength = DefaultMaxLineLength
+	}
+	if l.MaxHeaders <= 0 {
+		l.MaxHeaders = DefaultMaxHeaders
+	}
+	if l.MaxBodySize <= 0 {
+		l.MaxBodySize = DefaultMaxBodySize
+	}
+	return l
+}
+
+// MaxHeadSize returns the largest request or response head the limits allow;
+// a reader never needs to buffer more than this.
+func (l Limits) MaxHeadSize() int {
+	l = l.withDefaults()
+	return l.MaxLineLength * (l.MaxHeaders + 2)
+}
+
+func limitError(status int, msg string) error {
+	return &HandshakeError{Status: status, Msg: msg, Err: ErrSecurityLimit}
+}
+
+func invalidMessage(what string, cause string) error {
+	return &HandshakeError{Status: http.StatusBadRequest, Msg: "did not receive a valid HTTP " + what + ": " + cause, Err: ErrInvalidMessage}
+}
+
+// head is a parsed request or response head.
+type head struct {
+	first  string // request or status line
+	header http.Header
+	n      int // bytes consumed, final CRLF included
+}
+
+// parseHead splits b into the first line and headers. lineTooLong is the
+// error for an over-long first line.
+func parseHead(b []byte, lim Limits, what string, lineTooLong error) (head, error) {
+	lim = lim.withDefaults()
+	var h head
+	pos := 0
+	lines := 0
+	for {
+		rest := b[pos:]
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			if len(rest) >= lim.MaxLineLength {
+				if lines == 0 {
+					return h, lineTooLong
+				}
+				return h, limitError(http.StatusRequestHeaderFieldsTooLarge, "header line too long")
+			}
+			return h, ErrNeedMore
+		}
+		if i+1 > lim.MaxLineLength {
+			if lines == 0 {
+				return h, lineTooLong
+			}
+			return h, limitError(http.StatusRequestHeaderFieldsTooLarge, "header line too long")
+		}
+		if i == 0 || rest[i-1] != '\r' {
+			return h, invalidMessage(what, "line without CRLF")
+		}
+		line := rest[:i-1]
+		pos += i + 1
+		if lines == 0 {
+			h.first = string(line)
+			h.header = make(http.Header)
+			lines++
+			continue
+		}
+		if len(line) == 0 {
+			h.n = pos
+			return h, nil
+		}
+		if lines > lim.MaxHeaders {
+			return h, limitError(http.StatusRequestHeaderFieldsTooLarge, "too many HTTP headers")
+		}
+		lines++
+		if line[0] == ' ' || line[0] == '\t' {
+			return h, invalidMessage(what, "obsolete line folding")
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return h, invalidMessage(what, "invalid HTTP header line "+quoteForError(string(line)))
+		}
+		name := string(line[:colon])
+		if !IsToken(name) {
+			return h, invalidMessage(what, "invalid HTTP header name "+quoteForError(name))
+		}
+		value := bytes.Trim(line[colon+1:], " \t")
+		for _, c := range value {
+			if c < 0x20 && c != '\t' || c == 0x7f {
+				return h, invalidMessage(what, "invalid HTTP header value "+quoteForError(string(value)))
+			}
+		}
+		key := http.CanonicalHeaderKey(name)
+		h.header[key] = append(h.header[key], string(value))
+	}
+}
+
+func isASCIIPrintable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// ParseRequest parses the HTTP request head at the start of b. It returns
+// ErrNeedMore while b holds no complete head, but fails at once when the
+// part it holds already breaks a limit. It returns the request and the
+// number of bytes its head took. Errors are *HandshakeError with the status
+// to answer: 414 for a long request line, 431 for a long header line or too
+// many headers, 400 for anything malformed, including a request body.
+func ParseRequest(b []byte, lim Limits) (*http.Request, int, error) {
+	h, err := parseHead(b, lim, "request", limitError(http.StatusRequestURITooLong, "request line too long"))
+	if err != nil {
+		return nil, 0, err
+	}
+	method, rest, ok1 := strings.Cut(h.first, " ")
+	target, proto, ok2 := strings.Cut(rest, " ")
+	if !ok1 || !ok2 || !IsToken(method) || !isASCIIPrintable(target) {
+		return nil, 0, invalidMessage("request", "invalid request line "+quoteForError(h.first))
+	}
+	major, minor, ok := http.ParseHTTPVersion(proto)
+	if !ok || major != 1 {
+		return nil, 0, invalidMessage("request", "unsupported protocol "+quoteForError(proto))
+	}
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return nil, 0, invalidMessage("request", "invalid request target "+quoteForError(target))
+	}
+	if cl := h.header.Values("Content-Length"); len(cl) > 0 && !(len(cl) == 1 && cl[0] == "0") {
+		return nil, 0, invalidMessage("request", "unsupported request body")
+	}
+	if len(h.header.Values("Transfer-Encoding")) > 0 {
+		return nil, 0, invalidMessage("request", "unsupported transfer encoding")
+	}
+	hosts := h.header.Values("Host")
+	if len(hosts) > 1 {
+		return nil, 0, invalidMessage("request", "more than one Host header")
+	}
+	req := &http.Request{
+		Method:     method,
+		URL:        u,
+		Proto:      proto,
+		ProtoMajor: major,
+		ProtoMinor: minor,
+		Header:     h.header,
+		Body:       http.NoBody,
+		RequestURI: target,
+	}
+	if len(hosts) == 1 {
+		req.Host = hosts[0]
+		delete(req.Header, "Host")
+	}
+	return req, h.n, nil
+}
+
+// ParseResponse parses the HTTP response head at the start of b, like
+// ParseRequest. The body is not read: see ReadResponseBody. allowHTTP10
+// accepts an HTTP/1.0 status line (proxies answer so).
+func ParseResponse(b []byte, lim Limits, allowHTTP10 bool) (*http.Response, int, error) {
+	h, err := parseHead(b, lim, "response", limitError(0, "status line too long"))
+	if err != nil {
+		return nil, 0, err
+	}
+	proto, rest, ok := strings.Cut(h.first, " ")
+	codeStr, reason, _ := strings.Cut(rest, " ")
+	if !ok || proto != "HTTP/1.1" && !(allowHTTP10 && proto == "HTTP/1.0") {
+		return nil, 0, invalidMessage("response", "unsupported protocol in status line "+quoteForError(h.first))
+	}
+	code, err := strconv.Atoi(codeStr)
+	if err != nil || len(codeStr) != 3 || code < 100 || code > 599 {
+		return nil, 0, invalidMessage("response", "invalid status code "+quoteForError(codeStr))
+	}
+	for i := 0; i < len(reason); i++ {
+		if c := reason[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return nil, 0, invalidMessage("response", "invalid reason phrase "+quoteForError(reason))
+		}
+	}
+	major, minor, _ := http.ParseHTTPVersion(proto)
+	resp := &http.Response{
+		Status:        codeStr + " " + reason,
+		StatusCode:    code,
+		Proto:         proto,
+		ProtoMajor:    major,
+		ProtoMinor:    minor,
+		Header:        h.header,
+		ContentLength: -1,
+		Body:          http.NoBody,
+	}
+	return resp, h.n, nil
+}
+
+// ReadResponseBody reads the body of a response parsed by ParseResponse
+// from r, which continues where the head ended: none for 1xx, 204 and 304;
+// chunked; Content-Length; or up to EOF. It fails past lim.MaxBodySize.
+func ReadResponseBody(r io.Reader, resp *http.Response, lim Limits) ([]byte, error) {
+	lim = lim.withDefaults()
+	max := lim.MaxBodySize
+	if resp.StatusCode < 200 || resp.StatusCode == 204 || resp.StatusCode == 304 {
+		return nil, nil
+	}
+	tooBig := limitError(0, fmt.Sprintf("body too large: over %d bytes", max))
+	if te := resp.Header.Values("Transfer-Encoding"); len(te) > 0 {
+		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
+			return nil, invalidMessage("response", "unsupported transfer encoding "+quoteForError(strings.Join(te, ", ")))
+		}
+		body, err := io.ReadAll(io.LimitReader(httputil.NewChunkedReader(r), max+1))
+		if err != nil {
+			return nil, invalidMessage("response", "invalid chunked body: "+err.Error())
+		}
+		if int64(len(body)) > max {
+			return nil, tooBig
+		}
+		return body, nil
+	}
+	if cl := resp.Header.Values("Content-Length"); len(cl) > 0 {
+		if len(cl) != 1 || len(cl[0]) > 18 {
+			return nil, invalidMessage("response", "invalid Content-Length")
+		}
+		n, err := strconv.ParseInt(cl[0], 10, 64)
+		if err != nil || n < 0 {
+			return nil, invalidMessage("response", "invalid Content-Length "+quoteForError(cl[0]))
+		}
+		if n > max {
+			return nil, tooBig
+		}
+		resp.ContentLength = n
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return nil, invalidMessage("response", "truncated body: "+err.Error())
+		}
+		return body, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return body, err
+	}
+	if int64(len(body)) > max {
+		return nil, tooBig
+	}
+	return body, nil
+}
+
+// validHeaderValue reports whether v may be sent as a header value: HTAB,
+// SP, visible ASCII and obs-text (no CR, LF or other controls).
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// firstHeaders are written first, in this order, by AppendRequest and
+// AppendResponse; the rest follow sorted by name.
+var firstHeaders = []string{
+	"Host", "Date", "Authorization", "Origin", "Upgrade", "Connection",
+	"Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Accept",
+	"Sec-Websocket-Extensions", "Sec-Websocket-Protocol",
+}
+
+func appendHeaders(dst []byte, h http.Header) ([]byte, error) {
+	write := func(k string, vs []string) error {
+		if !IsToken(k) {
+			return fmt.Errorf("ws: invalid header name %q", k)
+		}
+		for _, v := range vs {
+			if !validHeaderValue(v) {
+				return fmt.Errorf("ws: invalid value for header %s: %q", k, v)
+			}
+			dst = append(dst, k...)
+			dst = append(dst, ": "...)
+			dst = append(dst, v...)
+			dst = append(dst, "\r\n"...)
+		}
+		return nil
+	}
+	for _, k := range firstHeaders {
+		if err := write(k, h[k]); err != nil {
+			return dst, err
+		}
+	}
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		if !isFirstHeader(k) {
+			keys = append(keys, k)
+		}
+	}
+	sortStrings(keys)
+	for _, k := range keys {
+		if err := write(k, h[k]); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, "\r\n"...), nil
+}
+
+func isFirstHeader(k string) bool {
+	for _, f := range firstHeaders {
+		if f == k {
+			return true
+		}
+	}
+	return false
+}
+
+// AppendRequest serialises a handshake request head: the request line with
+// req.URL's RequestURI, Host from req.Host (or req.URL.Host), then the
+// headers, the WebSocket ones first. Header values with CR, LF or other
+// control characters are refused (header injection).
+func AppendRequest(dst []byte, req *http.Request) ([]byte, error) {
+	target := req.URL.RequestURI()
+	if !isASCIIPrintable(target) {
+		return dst, fmt.Errorf("ws: invalid request target %q", target)
+	}
+	dst = append(dst, req.Method...)
+	dst = append(dst, ' ')
+	dst = append(dst, target...)
+	dst = append(dst, " HTTP/1.1\r\n"...)
+	h := req.Header.Clone()
+	if h == nil {
+		h = make(http.Header)
+	}
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	h.Set("Host", host)
+	return appendHeaders(dst, h)
+}
+
+// AppendResponse serialises a response head with this status and headers
+// (and the status text of net/http), the WebSocket headers first. If body
+// is not nil, Content-Length is set and the body follows.
+func AppendResponse(dst []byte, status int, h http.Header, body []byte) ([]byte, error) {
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, http.StatusText(status)...)
+	dst = append(dst, "\r\n"...)
+	if body != nil {
+		h = h.Clone()
+		if h == nil {
+			h = make(http.Header)
+		}
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	dst, err := appendHeaders(dst, h)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, body...), nil
+}
