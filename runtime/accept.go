@@ -1,0 +1,233 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/tetherws/tether/ws"
+)
+
+// Response is an HTTP response a server sends instead of upgrading, or the
+// response to an opening handshake as the hooks see it.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// ServerOptions configure Accept and Server.
+type ServerOptions struct {
+	Options
+
+	// Handshake holds the checks and negotiation of the opening
+	// handshake: Origin checks, subprotocols, extensions. Compression,
+	// when not disabled, is added after Handshake.Extensions.
+	Handshake ws.ServerHandshake
+
+	// ServerHeader is the Server header; empty means ws.DefaultUserAgent.
+	ServerHeader string
+	// OmitServerHeader sends no Server header.
+	OmitServerHeader bool
+
+	// ProcessRequest runs before the handshake checks. It may inspect or
+	// change r (its headers). Returning a Response answers with it instead
+	// of upgrading (health checks, authentication). Returning an error
+	// answers 500 and logs it.
+	ProcessRequest func(ctx context.Context, r *http.Request) (*Response, error)
+	// ProcessResponse runs on the response about to be sent, 101 or a
+	// rejection. It may change resp in place or return a replacement (nil
+	// keeps resp). An error answers 500 and logs it.
+	ProcessResponse func(ctx context.Context, r *http.Request, resp *Response) (*Response, error)
+}
+
+// errShuttingDown rejects handshakes that finish after Shutdown began.
+var errShuttingDown = errors.New("server is shutting down")
+
+// handshakeResult is the outcome of the server side of a handshake.
+type handshakeResult struct {
+	resp     *Response
+	neg      ws.Negotiated
+	upgraded bool
+	username string
+}
+
+// serverHandshake runs hooks, checks and negotiation for r. It never
+// writes.
+func serverHandshake(ctx context.Context, r *http.Request, o *ServerOptions, log logFunc) handshakeResult {
+	var res handshakeResult
+	if o.ProcessRequest != nil {
+		resp, err := o.ProcessRequest(ctx, r)
+		switch {
+		case err != nil:
+			log("process_request failed", err)
+			res.resp = internalError()
+		case resp != nil:
+			res.resp = resp
+		}
+	}
+	if res.resp == nil {
+		h, neg, err := o.Handshake.Accept(r)
+		if err != nil {
+			status, rh, body := ws.RejectResponse(err)
+			if status == http.StatusInternalServerError {
+				log("opening handshake failed", err)
+			}
+			res.resp = &Response{Status: status, Header: rh, Body: body}
+		} else {
+			res.resp = &Response{Status: http.StatusSwitchingProtocols, Header: h}
+			res.neg = neg
+		}
+	}
+	if res.resp.Header == nil {
+		res.resp.Header = make(http.Header)
+	}
+	if !o.OmitServerHeader {
+		sh := o.ServerHeader
+		if sh == "" {
+			sh = ws.DefaultUserAgent
+		}
+		res.resp.Header.Set("Server", sh)
+	}
+	if o.ProcessResponse != nil {
+		resp, err := o.ProcessResponse(ctx, r, res.resp)
+		switch {
+		case err != nil:
+			log("process_response failed", err)
+			res.resp = internalError()
+		case resp != nil:
+			res.resp = resp
+		}
+	}
+	// A 101 built by a hook opens the connection with nothing negotiated.
+	res.upgraded = res.resp.Status == http.StatusSwitchingProtocols
+	if !res.upgraded {
+		ws.CloseExtensions(res.neg.Extensions)
+		res.neg = ws.Negotiated{}
+	}
+	return res
+}
+
+type logFunc func(msg string, err error)
+
+func internalError() *Response {
+	return &Response{
+		Status: http.StatusInternalServerError,
+		Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Connection": {"close"}},
+		Body:   []byte("Failed to open a WebSocket connection.\nSee server log for more information.\n"),
+	}
+}
+
+func plainResponse(status int, text string) *Response {
+	return &Response{
+		Status: status,
+		Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Connection": {"close"}},
+		Body:   []byte(text),
+	}
+}
+
+// Accept upgrades an HTTP request served by net/http to a WebSocket
+// connection. On failure it has already answered the request with the
+// right status and a plain-text reason, and returns the error. Mount it on
+// any mux:
+//
+//	http.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+//		conn, err := runtime.Accept(w, r, nil)
+//		if err != nil { return }
+//		defer conn.Close(ws.CloseNormal, "")
+//		...
+//	})
+func Accept(w http.ResponseWriter, r *http.Request, o *ServerOptions) (*Conn, error) {
+	if o == nil {
+		o = &ServerOptions{}
+	}
+	return accept(w, r, o, o.Options.resolve(), nil)
+}
+
+func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resolved, shutting func() bool) (*Conn, error) {
+	logErr := func(msg string, err error) { opts.Logger.Error(msg, "err", err, "remote", r.RemoteAddr) }
+	res := serverHandshake(r.Context(), r, o, logErr)
+	if res.upgraded && shutting != nil && shutting() {
+		ws.CloseExtensions(res.neg.Extensions)
+		res = handshakeResult{resp: plainResponse(http.StatusServiceUnavailable, "Server is shutting down.\n")}
+	}
+	if !res.upgraded {
+		h := w.Header()
+		for k, v := range res.resp.Header {
+			h[k] = v
+		}
+		w.WriteHeader(res.resp.Status)
+		_, _ = w.Write(res.resp.Body)
+		opts.Logger.Info("connection rejected", "status", res.resp.Status, "remote", r.RemoteAddr)
+		return nil, &ws.HandshakeError{Status: res.resp.Status, Msg: fmt.Sprintf("connection rejected (%d %s)", res.resp.Status, http.StatusText(res.resp.Status)), Err: ws.ErrInvalidHandshake}
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		ws.CloseExtensions(res.neg.Extensions)
+		http.Error(w, "WebSocket upgrade needs an HTTP/1.1 connection that can be hijacked", http.StatusInternalServerError)
+		return nil, errors.New("ws: response writer cannot be hijacked")
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		ws.CloseExtensions(res.neg.Extensions)
+		return nil, fmt.Errorf("ws: hijack: %w", err)
+	}
+	var leftover []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		leftover, _ = brw.Reader.Peek(n)
+		leftover = append([]byte(nil), leftover...)
+	}
+	_ = nc.SetDeadline(time.Time{})
+	res.resp.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	out, err := ws.AppendResponse(nil, res.resp.Status, res.resp.Header, nil)
+	if err == nil {
+		_, err = nc.Write(out)
+	}
+	if err != nil {
+		ws.CloseExtensions(res.neg.Extensions)
+		_ = nc.Close()
+		return nil, fmt.Errorf("ws: writing handshake response: %w", err)
+	}
+	c := newConn(connParams{
+		nc: nc, side: ws.Server, opts: opts, negotiated: res.neg,
+		request: r, leftover: leftover, username: res.username,
+		response: &http.Response{StatusCode: res.resp.Status, Status: "101 Switching Protocols", Header: res.resp.Header, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1},
+	})
+	c.log.Info("connection open")
+	return c, nil
+}
+
+// rejectConn answers a raw connection with resp, then closes it gently:
+// half-close, and wait up to timeout for the client to go.
+func rejectConn(nc net.Conn, resp *Response, timeout time.Duration) {
+	resp.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	out, err := ws.AppendResponse(nil, resp.Status, resp.Header, resp.Body)
+	if err != nil {
+		out, _ = ws.AppendResponse(nil, http.StatusInternalServerError, internalError().Header, internalError().Body)
+	}
+	_ = nc.SetWriteDeadline(time.Now().Add(timeout))
+	_, _ = nc.Write(out)
+	lingerClose(nc, timeout)
+}
+
+// lingerClose half-closes nc and reads (discarding, at most 64 KiB) until
+// the peer closes or timeout passes, so that the peer reads everything we
+// sent instead of a reset.
+func lingerClose(nc net.Conn, timeout time.Duration) {
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+		_ = nc.SetReadDeadline(time.Now().Add(timeout))
+		var buf [512]byte
+		for total := 0; total < 64<<10; {
+			n, err := nc.Read(buf[:])
+			total += n
+			if err != nil {
+				break
+			}
+		}
+	}
+	_ = nc.Close()
+}

@@ -1,0 +1,499 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tetherws/tether/keepalive"
+	"github.com/tetherws/tether/ws"
+)
+
+// ErrCloseTimeout is the cause recorded when the closing handshake did not
+// finish within Options.CloseTimeout and the socket was aborted.
+var ErrCloseTimeout = errors.New("timed out while closing connection")
+
+// ErrClosing is returned by Send and Ping once the closing handshake has
+// started. It matches ws.ErrClosed.
+var ErrClosing = &closingError{}
+
+type closingError struct{}
+
+func (*closingError) Error() string        { return "ws: connection is closing" }
+func (*closingError) Is(target error) bool { return target == ws.ErrClosed }
+
+// Conn is an open WebSocket connection. Its methods are safe for concurrent
+// use by many goroutines, but Messages has one stream of messages: share it
+// by ranging in one goroutine and fanning out.
+type Conn struct {
+	nc   net.Conn
+	side ws.Side
+	opts resolved
+	log  *slog.Logger
+	id   string
+
+	subprotocol string
+	request     *http.Request
+	response    *http.Response
+	username    string
+	exts        []ws.Extension
+
+	// mu guards proto, the write queues and the close timer.
+	mu         sync.Mutex
+	proto      *ws.Protocol
+	ctrlQ      []*[]byte // pings and pongs: written before data
+	dataQ      []*[]byte // data and close frames, in order
+	queued     int       // bytes in ctrlQ and dataQ
+	spaceCh    chan struct{}
+	closeTimer *time.Timer
+	cause      error // why the connection was aborted, if it was
+
+	wake    chan struct{} // tells the writer there is something to write
+	sendSem chan struct{} // one message is sent at a time
+
+	msgs   chan Message
+	done   chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+	err    error // set before done is closed
+
+	pingMu  sync.Mutex
+	pings   []pendingPing
+	latency atomic.Int64
+
+	leftover []byte // bytes read past the handshake
+}
+
+type pendingPing struct {
+	payload string
+	sent    time.Time
+	ch      chan time.Duration
+}
+
+// connParams are what the handshake hands to newConn.
+type connParams struct {
+	nc          net.Conn
+	side        ws.Side
+	opts        resolved
+	negotiated  ws.Negotiated
+	request     *http.Request
+	response    *http.Response
+	leftover    []byte
+	username    string
+	parent      context.Context
+	startReader bool
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40 // UUID version 4
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}
+
+// newConn builds a connection after a successful handshake and starts its
+// goroutines.
+func newConn(p connParams) *Conn {
+	parent := p.parent
+	if parent == nil {
+		parent = context.Background()
+	}
+	c := &Conn{
+		nc:          p.nc,
+		side:        p.side,
+		opts:        p.opts,
+		id:          newID(),
+		subprotocol: p.negotiated.Subprotocol,
+		exts:        p.negotiated.Extensions,
+		request:     p.request,
+		response:    p.response,
+		username:    p.username,
+		wake:        make(chan struct{}, 1),
+		sendSem:     make(chan struct{}, 1),
+		msgs:        make(chan Message, p.opts.MaxQueue),
+		done:        make(chan struct{}),
+		leftover:    p.leftover,
+	}
+	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(parent))
+	c.log = p.opts.Logger.With("conn", c.id, "remote", remoteString(p.nc))
+	c.proto = ws.NewProtocol(p.side, ws.Config{
+		MaxMessageSize: p.opts.MaxMessageSize,
+		MaxFrameSize:   p.opts.MaxFrameSize,
+		Extensions:     p.negotiated.Extensions,
+	})
+	go c.run()
+	return c
+}
+
+func remoteString(nc net.Conn) string {
+	if a := nc.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// ID returns the connection's unique id (a UUID), also logged as "conn".
+func (c *Conn) ID() string { return c.id }
+
+// Messages returns the channel of received messages. It is closed when the
+// connection ends; Err then says how.
+func (c *Conn) Messages() <-chan Message { return c.msgs }
+
+// Done is closed when the connection has ended and its goroutines have
+// returned.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Context returns a context cancelled when the connection ends.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// Err returns nil while the connection is open and after a clean closing
+// handshake (close frames with 1000, 1001 or 1005 both ways); otherwise a
+// *ws.CloseError with the close frames sent and received and the cause.
+func (c *Conn) Err() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return nil
+	}
+}
+
+// CloseStatus returns the close frames received and sent, valid once Done
+// is closed (nil for a frame not exchanged), whether or not the close was
+// clean.
+func (c *Conn) CloseStatus() *ws.CloseError {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.proto.CloseError(c.cause)
+}
+
+// Subprotocol returns the negotiated subprotocol, or "".
+func (c *Conn) Subprotocol() string { return c.subprotocol }
+
+// Extensions returns the negotiated extensions.
+func (c *Conn) Extensions() []ws.Extension { return c.exts }
+
+// Request returns the opening handshake request.
+func (c *Conn) Request() *http.Request { return c.request }
+
+// Response returns the opening handshake response.
+func (c *Conn) Response() *http.Response { return c.response }
+
+// Username returns the user name authenticated during the handshake, or "".
+func (c *Conn) Username() string { return c.username }
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the remote network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// NetConn returns the underlying connection. Reading or writing it breaks
+// the protocol; it is there for inspecting TLS state or socket options.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// Latency returns the round-trip time measured by the last answered ping
+// (0 before any).
+func (c *Conn) Latency() time.Duration { return time.Duration(c.latency.Load()) }
+
+// State returns the protocol state.
+func (c *Conn) State() ws.State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.proto.State()
+}
+
+// Logger returns the connection's logger, with its id and remote address.
+func (c *Conn) Logger() *slog.Logger { return c.log }
+
+// run is the reader goroutine. It starts the writer and the keepalive
+// goroutines under one errgroup, reads until the connection ends, then
+// waits for them and finishes the connection.
+func (c *Conn) run() {
+	g, gctx := errgroup.WithContext(c.ctx)
+	g.Go(func() error { return c.writeLoop(gctx) })
+	g.Go(func() error { return c.keepaliveLoop(gctx) })
+	stop := context.AfterFunc(gctx, func() {
+		// The writer or keepalive failed: unblock the reader.
+		c.abort(context.Cause(gctx))
+	})
+	rerr := c.readLoop(gctx)
+	stop()
+	c.abort(nil)
+	c.cancelGroup(g)
+	c.finish(rerr)
+}
+
+// cancelGroup stops the writer and the keepalive goroutines and waits.
+func (c *Conn) cancelGroup(g *errgroup.Group) {
+	c.cancel()
+	_ = g.Wait()
+}
+
+func (c *Conn) keepaliveLoop(ctx context.Context) error {
+	pol := keepalive.Policy{Interval: c.opts.PingInterval, Timeout: c.opts.PingTimeout, Pong: c.opts.Heartbeat}
+	err := keepalive.Run(ctx, pol, pinger{c}, c.opts.KeepaliveClock, nil)
+	if errors.Is(err, keepalive.ErrTimeout) {
+		c.log.Debug("- timed out waiting for keepalive pong")
+		c.fail(ws.CloseInternalError, "keepalive ping timeout")
+		return nil
+	}
+	if err != nil && !errors.Is(err, ws.ErrClosed) {
+		c.log.Error("keepalive ping failed", "err", err)
+	}
+	return nil
+}
+
+// readLoop reads and parses until EOF or an error.
+func (c *Conn) readLoop(ctx context.Context) error {
+	r := reader{c: c, ctx: ctx}
+	if len(c.leftover) > 0 {
+		b := c.leftover
+		c.leftover = nil
+		if !r.feed(b) {
+			return nil
+		}
+	}
+	small := make([]byte, 512)
+	var big *[]byte
+	defer func() {
+		if big != nil {
+			putReadBuf(big)
+		}
+		r.releaseMessage()
+	}()
+	for {
+		// Idle connections read into a small buffer; a read that fills
+		// it borrows a large one until the traffic stops.
+		buf := small
+		if big != nil {
+			buf = *big
+		}
+		n, err := c.nc.Read(buf)
+		if n > 0 {
+			if !r.feed(buf[:n]) {
+				return nil
+			}
+			if n == len(buf) && big == nil {
+				big = getReadBuf(c.opts.readBufSize)
+			} else if n < len(buf) && big != nil && !r.inMessage() {
+				putReadBuf(big)
+				big = nil
+			}
+		}
+		if err != nil {
+			c.mu.Lock()
+			c.proto.FeedEOF()
+			c.mu.Unlock()
+			return err
+		}
+	}
+}
+
+var readPool = sync.Pool{}
+
+func getReadBuf(size int) *[]byte {
+	if b, ok := readPool.Get().(*[]byte); ok && cap(*b) >= size {
+		*b = (*b)[:size]
+		return b
+	}
+	b := make([]byte, size)
+	return &b
+}
+
+func putReadBuf(b *[]byte) { readPool.Put(b) }
+
+// abort closes the socket at once (the first cause wins) so that every
+// goroutine blocked on it returns.
+func (c *Conn) abort(cause error) {
+	c.mu.Lock()
+	if cause != nil && c.cause == nil {
+		c.cause = cause
+	}
+	c.mu.Unlock()
+	if cause != nil {
+		if tc, ok := c.nc.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+	}
+	_ = c.nc.Close()
+}
+
+// finish runs once all goroutines are done: it records the outcome, closes
+// Messages and Done, and releases resources.
+func (c *Conn) finish(readErr error) {
+	c.mu.Lock()
+	if c.closeTimer != nil {
+		c.closeTimer.Stop()
+	}
+	cause := c.cause
+	if cause == nil && readErr != nil && !errors.Is(readErr, net.ErrClosed) {
+		cause = readErr
+	}
+	ce := c.proto.CloseError(cause)
+	for _, b := range c.ctrlQ {
+		putBuf(b)
+	}
+	for _, b := range c.dataQ {
+		putBuf(b)
+	}
+	c.ctrlQ, c.dataQ, c.queued = nil, nil, 0
+	if c.spaceCh != nil {
+		close(c.spaceCh)
+		c.spaceCh = nil
+	}
+	c.mu.Unlock()
+	ws.CloseExtensions(c.exts)
+
+	if ce.OK() {
+		c.err = nil
+	} else {
+		c.err = ce
+	}
+	c.log.Debug("= connection closed", "close", ce.Error())
+	close(c.msgs)
+	close(c.done)
+
+	// Pending pings fail with the close error.
+	c.pingMu.Lock()
+	for _, p := range c.pings {
+		close(p.ch)
+	}
+	c.pings = nil
+	c.pingMu.Unlock()
+}
+
+// closeErr is what Send returns once the connection is closing or closed.
+func (c *Conn) closeErr() error {
+	select {
+	case <-c.done:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.proto.CloseError(c.cause)
+	default:
+		return ErrClosing
+	}
+}
+
+// startCloseTimerLocked starts the close timeout once the closing handshake
+// has begun. c.mu is held.
+func (c *Conn) startCloseTimerLocked() {
+	if c.closeTimer != nil || c.opts.CloseTimeout <= 0 {
+		return
+	}
+	c.closeTimer = time.AfterFunc(c.opts.CloseTimeout, func() {
+		c.log.Debug("- timed out waiting for TCP close")
+		c.abort(ErrCloseTimeout)
+	})
+}
+
+// fail fails the connection from the runtime: queued data is dropped, a
+// close frame with code and reason is sent, and the close timeout starts.
+func (c *Conn) fail(code ws.CloseCode, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failLocked(code, reason)
+}
+
+func (c *Conn) failLocked(code ws.CloseCode, reason string) {
+	c.proto.Fail(code, reason)
+	c.failedLocked()
+}
+
+// failedLocked follows a failure of the protocol: queued data is dropped,
+// the close frame of the failure goes out and the close timeout starts.
+func (c *Conn) failedLocked() {
+	for _, b := range c.dataQ {
+		c.queued -= len(*b)
+		putBuf(b)
+	}
+	c.dataQ = c.dataQ[:0]
+	c.takeOutputLocked(false)
+	c.startCloseTimerLocked()
+}
+
+// takeOutputLocked moves the protocol's own frames to a write queue: pongs
+// jump ahead of data; close frames keep their place after queued data.
+func (c *Conn) takeOutputLocked(ctrl bool) {
+	if !c.proto.HasOutput() && !c.proto.CloseTransport() {
+		return
+	}
+	if c.proto.HasOutput() {
+		b := getBuf()
+		*b = c.proto.TakeOutput(*b)
+		c.queued += len(*b)
+		if ctrl {
+			c.ctrlQ = append(c.ctrlQ, b)
+		} else {
+			c.dataQ = append(c.dataQ, b)
+		}
+	}
+	c.wakeWriter()
+}
+
+func (c *Conn) wakeWriter() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close starts the closing handshake with code and reason, waits until the
+// connection has ended (at most about Options.CloseTimeout) and returns
+// nil. It returns an error, and sends nothing, for a code or reason that
+// cannot be sent (see ws.CloseFrame.Check). Closing a closed connection
+// does nothing. Queued messages are sent before the close frame.
+func (c *Conn) Close(code ws.CloseCode, reason string) error {
+	if err := (ws.CloseFrame{Code: code, Reason: reason}).Check(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.proto.State() == ws.StateOpen {
+		if c.proto.SendingMessage() {
+			c.failLocked(ws.CloseInternalError, "close during fragmented message")
+		} else {
+			b := getBuf()
+			var err error
+			*b, err = c.proto.AppendClose(*b, code, reason)
+			if err != nil {
+				putBuf(b)
+				c.mu.Unlock()
+				return err
+			}
+			c.queued += len(*b)
+			c.dataQ = append(c.dataQ, b)
+			c.startCloseTimerLocked()
+			c.wakeWriter()
+		}
+	}
+	c.mu.Unlock()
+	<-c.done
+	return nil
+}
+
+// CloseNow aborts the connection without a closing handshake and waits for
+// its goroutines to return.
+func (c *Conn) CloseNow() {
+	c.abort(errors.New("connection aborted"))
+	<-c.done
+}

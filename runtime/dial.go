@@ -1,0 +1,238 @@
+package runtime
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/tetherws/tether/ws"
+)
+
+// DialOptions configure Dial.
+type DialOptions struct {
+	Options
+
+	// Origin is sent as the Origin header when set.
+	Origin string
+	// Subprotocols are offered in this order of preference.
+	Subprotocols []string
+	// Extensions are offered in this order. Compression, when not
+	// disabled, is offered after these.
+	Extensions []ws.ClientExtensionFactory
+	// Header holds extra request headers; a User-Agent here replaces the
+	// default one.
+	Header http.Header
+	// UserAgent replaces the default User-Agent ("tether/… Go/…").
+	UserAgent string
+	// OmitUserAgent sends no User-Agent header.
+	OmitUserAgent bool
+
+	// TLSConfig is used for wss:// URLs. ServerName defaults to the host.
+	TLSConfig *tls.Config
+	// NetConn, if set, is a connected socket to run the handshake on
+	// instead of dialing (TLS is still layered on it for wss://).
+	NetConn net.Conn
+	// UnixSocket, if set, is the path of a Unix socket to connect to; the
+	// URL still gives the Host header and request path.
+	UnixSocket string
+	// DialContext, if set, replaces the dialer for TCP connections.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Dial opens a WebSocket connection to url (ws:// or wss://) and returns
+// it with the handshake response. OpenTimeout bounds the whole of it: the
+// TCP connection, TLS and the handshake. When the server answers with
+// another status than 101, the error is a *ws.StatusError carrying the
+// response and (up to Limits.MaxBodySize of) its body.
+func Dial(ctx context.Context, rawURL string, o *DialOptions) (*Conn, *http.Response, error) {
+	if o == nil {
+		o = &DialOptions{}
+	}
+	opts := o.Options.resolve()
+	u, err := ws.ParseURI(rawURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts.OpenTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.OpenTimeout)
+		defer cancel()
+	}
+	nc, err := o.connect(ctx, u)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ws: dial %s: %w", u.Redacted(), err)
+	}
+	c, resp, err := handshakeClient(ctx, nc, u, o, opts)
+	if err != nil {
+		_ = nc.Close()
+		if ctx.Err() != nil && !errors.Is(err, ws.ErrInvalidHandshake) {
+			err = fmt.Errorf("ws: timed out during opening handshake: %w", err)
+		}
+		return nil, resp, err
+	}
+	return c, resp, nil
+}
+
+func (o *DialOptions) connect(ctx context.Context, u *url.URL) (net.Conn, error) {
+	var nc net.Conn
+	var err error
+	switch {
+	case o.NetConn != nil:
+		nc = o.NetConn
+	case o.UnixSocket != "":
+		var d net.Dialer
+		nc, err = d.DialContext(ctx, "unix", o.UnixSocket)
+	default:
+		addr := u.Host
+		if u.Port() == "" {
+			port := "80"
+			if u.Scheme == "wss" {
+				port = "443"
+			}
+			addr = net.JoinHostPort(u.Hostname(), port)
+		}
+		dial := o.DialContext
+		if dial == nil {
+			var d net.Dialer
+			dial = d.DialContext
+		}
+		nc, err = dial(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme == "wss" {
+		cfg := o.TLSConfig.Clone()
+		if cfg == nil {
+			cfg = &tls.Config{}
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = u.Hostname()
+		}
+		if len(cfg.NextProtos) == 0 {
+			cfg.NextProtos = []string{"http/1.1"}
+		}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = nc.Close()
+			return nil, err
+		}
+		nc = tc
+	}
+	return nc, nil
+}
+
+// withDeadline makes the socket honour ctx while the handshake runs.
+func withDeadline(ctx context.Context, nc net.Conn) (stop func()) {
+	if d, ok := ctx.Deadline(); ok {
+		_ = nc.SetDeadline(d)
+	}
+	after := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	return func() {
+		after()
+		_ = nc.SetDeadline(time.Time{})
+	}
+}
+
+func handshakeClient(ctx context.Context, nc net.Conn, u *url.URL, o *DialOptions, opts resolved) (*Conn, *http.Response, error) {
+	stop := withDeadline(ctx, nc)
+	defer stop()
+	hs := ws.ClientHandshake{
+		Origin:        o.Origin,
+		Subprotocols:  o.Subprotocols,
+		Extensions:    o.Extensions,
+		Header:        o.Header,
+		UserAgent:     o.UserAgent,
+		OmitUserAgent: o.OmitUserAgent,
+	}
+	req, key, err := hs.Request(u)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := ws.AppendRequest(nil, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := nc.Write(out); err != nil {
+		return nil, nil, err
+	}
+	resp, rest, err := readHead(nc, opts.Limits, func(b []byte) (*http.Response, int, error) {
+		return ws.ParseResponse(b, opts.Limits, false)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	resp.Request = req
+	neg, err := hs.Check(resp, key)
+	if err != nil {
+		var se *ws.StatusError
+		if errors.As(err, &se) {
+			body, berr := ws.ReadResponseBody(&prefixReader{rest, nc}, resp, opts.Limits)
+			if berr == nil {
+				se.Body = body
+			}
+		}
+		return nil, resp, err
+	}
+	stop()
+	c := newConn(connParams{
+		nc: nc, side: ws.Client, opts: opts, negotiated: neg,
+		request: req, response: resp, leftover: rest,
+	})
+	c.log.Debug("= connection open")
+	return c, resp, nil
+}
+
+// readHead reads from nc until parse finds a complete head, and returns the
+// parsed head and the bytes read past it.
+func readHead[T any](nc net.Conn, lim ws.Limits, parse func([]byte) (T, int, error)) (T, []byte, error) {
+	var zero T
+	max := lim.MaxHeadSize()
+	buf := make([]byte, 0, 4096)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := nc.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if n > 0 {
+			v, used, perr := parse(buf)
+			if perr == nil {
+				rest := append([]byte(nil), buf[used:]...)
+				return v, rest, nil
+			}
+			if !errors.Is(perr, ws.ErrNeedMore) {
+				return zero, nil, perr
+			}
+			if len(buf) > max {
+				return zero, nil, &ws.HandshakeError{Status: http.StatusRequestHeaderFieldsTooLarge, Msg: "HTTP head too large", Err: ws.ErrSecurityLimit}
+			}
+		}
+		if err != nil {
+			if n == 0 && len(buf) == 0 {
+				return zero, nil, &ws.HandshakeError{Msg: "connection closed before the HTTP head: " + err.Error(), Err: fmt.Errorf("%w: %w", ws.ErrInvalidMessage, err)}
+			}
+			return zero, nil, &ws.HandshakeError{Msg: "connection closed in the HTTP head: " + err.Error(), Err: fmt.Errorf("%w: %w", ws.ErrInvalidMessage, err)}
+		}
+	}
+}
+
+// prefixReader reads prefix, then r.
+type prefixReader struct {
+	prefix []byte
+	r      net.Conn
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	if len(p.prefix) > 0 {
+		n := copy(b, p.prefix)
+		p.prefix = p.prefix[n:]
+		return n, nil
+	}
+	return p.r.Read(b)
+}

@@ -1,0 +1,102 @@
+package runtime
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/tetherws/tether/keepalive"
+	"github.com/tetherws/tether/ws"
+)
+
+// Defaults of Options, as in Python websockets.
+const (
+	DefaultMaxQueue     = 16
+	DefaultWriteLimit   = 32 << 10
+	DefaultOpenTimeout  = 10 * time.Second
+	DefaultCloseTimeout = 10 * time.Second
+)
+
+// Options configure a connection. The zero value (or nil) gives the
+// defaults; for durations and sizes, a negative value turns the limit off.
+type Options struct {
+	// MaxMessageSize bounds a received message (after decompression).
+	// Default 1 MiB; negative: no limit. Past it the connection fails with
+	// 1009.
+	MaxMessageSize int64
+	// MaxFrameSize also bounds each received frame when positive.
+	MaxFrameSize int64
+	// MaxQueue is the capacity of the Messages channel. Default 16.
+	MaxQueue int
+	// WriteLimit is the number of queued bytes above which Send blocks,
+	// until the queue drains below a quarter of it. Default 32 KiB.
+	WriteLimit int
+
+	// OpenTimeout bounds the opening handshake. Default 10 s.
+	OpenTimeout time.Duration
+	// CloseTimeout bounds the closing handshake: this long after a close
+	// frame is sent or received, the socket is aborted. Default 10 s.
+	CloseTimeout time.Duration
+	// PingInterval is the keepalive interval. Default 20 s; negative: no
+	// keepalive.
+	PingInterval time.Duration
+	// PingTimeout is how long a keepalive ping may wait for its pong before
+	// the connection fails with 1011. Default 20 s; negative: never fail.
+	PingTimeout time.Duration
+	// Heartbeat sends unsolicited pongs instead of pings (one-way
+	// heartbeat) every PingInterval.
+	Heartbeat bool
+	// KeepaliveClock replaces real time in the keepalive loop (tests).
+	KeepaliveClock keepalive.Clock
+
+	// Streaming delivers each received message in pieces, one or more per
+	// frame, as they arrive, instead of whole: see Message.First/Fin. A
+	// message can then be larger than memory (raise MaxMessageSize).
+	Streaming bool
+
+	// Limits bounds the HTTP messages of the opening handshake.
+	Limits ws.Limits
+
+	// Logger receives the connection's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// resolved is Options with every default applied.
+type resolved struct {
+	Options
+	readBufSize int
+}
+
+func (o *Options) resolve() resolved {
+	var r resolved
+	if o != nil {
+		r.Options = *o
+	}
+	if r.MaxQueue <= 0 {
+		r.MaxQueue = DefaultMaxQueue
+	}
+	if r.WriteLimit == 0 {
+		r.WriteLimit = DefaultWriteLimit
+	}
+	r.OpenTimeout = defDur(r.OpenTimeout, DefaultOpenTimeout)
+	r.CloseTimeout = defDur(r.CloseTimeout, DefaultCloseTimeout)
+	r.PingInterval = defDur(r.PingInterval, keepalive.DefaultInterval)
+	r.PingTimeout = defDur(r.PingTimeout, keepalive.DefaultTimeout)
+	if r.Logger == nil {
+		r.Logger = discardLogger
+	}
+	r.readBufSize = 16 << 10
+	return r
+}
+
+// defDur returns def for 0, 0 (meaning none) for a negative value, else d.
+func defDur(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
+var discardLogger = slog.New(slog.DiscardHandler)

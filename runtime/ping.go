@@ -1,0 +1,130 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"time"
+
+	"github.com/tetherws/tether/ws"
+)
+
+// ErrDuplicatePing is returned by Ping for a payload equal to one still
+// waiting for its pong. It matches ws.ErrConcurrency.
+var ErrDuplicatePing = &dupPingError{}
+
+type dupPingError struct{}
+
+func (*dupPingError) Error() string        { return "ws: already waiting for a pong with the same data" }
+func (*dupPingError) Is(target error) bool { return target == ws.ErrConcurrency }
+
+// sendPing queues a ping and registers it. A nil payload picks 4 random
+// bytes not used by a pending ping.
+func (c *Conn) sendPing(payload []byte) (chan time.Duration, error) {
+	if len(payload) > ws.MaxControlPayload {
+		return nil, &ws.ProtocolError{Code: ws.CloseProtocolError, Msg: "control frame too long"}
+	}
+	c.pingMu.Lock()
+	if payload == nil {
+		for {
+			var b [4]byte
+			_, _ = rand.Read(b[:])
+			if !c.pendingLocked(string(b[:])) {
+				payload = b[:]
+				break
+			}
+		}
+	} else if c.pendingLocked(string(payload)) {
+		c.pingMu.Unlock()
+		return nil, ErrDuplicatePing
+	}
+	ch := make(chan time.Duration, 1)
+	c.pings = append(c.pings, pendingPing{payload: string(payload), sent: time.Now(), ch: ch})
+	c.pingMu.Unlock()
+
+	if err := c.queueControl(ws.OpPing, payload); err != nil {
+		c.forgetPing(ch)
+		return nil, err
+	}
+	return ch, nil
+}
+
+func (c *Conn) pendingLocked(payload string) bool {
+	for _, p := range c.pings {
+		if p.payload == payload {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Conn) forgetPing(ch chan time.Duration) {
+	c.pingMu.Lock()
+	defer c.pingMu.Unlock()
+	for i, p := range c.pings {
+		if p.ch == ch {
+			c.pings = append(c.pings[:i], c.pings[i+1:]...)
+			return
+		}
+	}
+}
+
+// queueControl queues a ping or pong ahead of queued data.
+func (c *Conn) queueControl(op ws.Opcode, payload []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.proto.State() != ws.StateOpen {
+		return c.closeErr()
+	}
+	b := getBuf()
+	var err error
+	if op == ws.OpPing {
+		*b, err = c.proto.AppendPing(*b, payload)
+	} else {
+		*b, err = c.proto.AppendPong(*b, payload)
+	}
+	if err != nil {
+		putBuf(b)
+		return err
+	}
+	c.queued += len(*b)
+	c.ctrlQ = append(c.ctrlQ, b)
+	c.wakeWriter()
+	return nil
+}
+
+// Ping sends a ping and waits for the matching pong; it returns the round
+// trip time. A nil payload uses 4 random bytes. A pong also acknowledges
+// every older pending ping. If ctx ends first, Ping returns ctx.Err() and
+// forgets the ping; if the connection ends first, the close error.
+func (c *Conn) Ping(ctx context.Context, payload []byte) (time.Duration, error) {
+	ch, err := c.sendPing(payload)
+	if err != nil {
+		return 0, err
+	}
+	select {
+	case l, ok := <-ch:
+		if !ok {
+			return 0, c.closeErr()
+		}
+		return l, nil
+	case <-ctx.Done():
+		c.forgetPing(ch)
+		return 0, ctx.Err()
+	}
+}
+
+// Pong sends an unsolicited pong, a one-way heartbeat.
+func (c *Conn) Pong(payload []byte) error { return c.queueControl(ws.OpPong, payload) }
+
+// pinger adapts Conn to keepalive.Pinger.
+type pinger struct{ c *Conn }
+
+func (p pinger) SendPing() (<-chan time.Duration, error) {
+	ch, err := p.c.sendPing(nil)
+	if err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+func (p pinger) SendPong() error { return p.c.Pong(nil) }

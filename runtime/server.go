@@ -1,0 +1,343 @@
+package runtime
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/tetherws/tether/ws"
+)
+
+// Handler serves one connection. ctx is cancelled when the connection
+// ends. Returning nil closes the connection with 1000; returning an error
+// (or panicking) logs it and closes with 1011.
+type Handler func(ctx context.Context, c *Conn) error
+
+// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown.
+var ErrServerClosed = errors.New("ws: server closed")
+
+// Server serves WebSocket connections on any net.Listener (TCP, Unix,
+// TLS, a preexisting listener) or as an http.Handler, keeps track of them,
+// and shuts down gracefully: Shutdown stops accepting, answers handshakes
+// in progress with 503, closes every connection with 1001 and waits for
+// the handlers.
+type Server struct {
+	// Handler serves each connection.
+	Handler Handler
+	// Options configure the handshake and the connections.
+	Options ServerOptions
+	// TLSConfig, if set, makes Serve run TLS over the listener.
+	TLSConfig *tls.Config
+	// CloseCode and CloseReason are sent to every connection on Shutdown.
+	// Default 1001 (going away); 1012 (service restart) is the other
+	// usual choice.
+	CloseCode   ws.CloseCode
+	CloseReason string
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*Conn]struct{}
+	raw       map[net.Conn]struct{} // connections in the handshake
+	handlers  sync.WaitGroup
+	shutdown  bool
+	done      chan struct{}
+}
+
+func (s *Server) init() {
+	if s.listeners == nil {
+		s.listeners = make(map[net.Listener]struct{})
+		s.conns = make(map[*Conn]struct{})
+		s.raw = make(map[net.Conn]struct{})
+		s.done = make(chan struct{})
+	}
+}
+
+func (s *Server) shuttingDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutdown
+}
+
+// ListenAndServe listens on the TCP address addr and serves.
+func (s *Server) ListenAndServe(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// ListenAndServeTLS listens on addr and serves TLS with the certificate and
+// key in these files (and TLSConfig, if set).
+func (s *Server) ListenAndServeTLS(addr, certFile, keyFile string) error {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return err
+	}
+	cfg := s.TLSConfig.Clone()
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	cfg.Certificates = append(cfg.Certificates, cert)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(tls.NewListener(ln, withHTTP11(cfg)))
+}
+
+func withHTTP11(cfg *tls.Config) *tls.Config {
+	if len(cfg.NextProtos) == 0 {
+		cfg = cfg.Clone()
+		cfg.NextProtos = []string{"http/1.1"}
+	}
+	return cfg
+}
+
+// Serve accepts connections on ln until Shutdown, and serves each in its
+// own goroutine. It returns ErrServerClosed after Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.TLSConfig != nil {
+		ln = tls.NewListener(ln, withHTTP11(s.TLSConfig))
+	}
+	s.mu.Lock()
+	s.init()
+	if s.shutdown {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	log := s.Options.Logger
+	if log == nil {
+		log = discardLogger
+	}
+	log.Info("server listening", "addr", ln.Addr().String())
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.shuttingDown() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTemporary(err)) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			s.mu.Lock()
+			delete(s.listeners, ln)
+			s.mu.Unlock()
+			return err
+		}
+		delay = 0
+		s.mu.Lock()
+		if s.shutdown {
+			s.mu.Unlock()
+			_ = nc.Close()
+			continue
+		}
+		s.raw[nc] = struct{}{}
+		s.handlers.Add(1)
+		s.mu.Unlock()
+		go s.serveConn(nc)
+	}
+}
+
+// errTemporary reports accept errors worth retrying (too many open files).
+func errTemporary(err error) error {
+	type temporary interface{ Temporary() bool }
+	var t temporary
+	if errors.As(err, &t) && t.Temporary() {
+		return err
+	}
+	return errNotTemporary
+}
+
+var errNotTemporary = errors.New("not temporary")
+
+// serveConn runs the handshake on a raw connection, then the handler.
+func (s *Server) serveConn(nc net.Conn) {
+	defer s.handlers.Done()
+	opts := s.Options.Options.resolve()
+	defer func() {
+		s.mu.Lock()
+		delete(s.raw, nc)
+		s.mu.Unlock()
+	}()
+	ctx := context.Background()
+	if opts.OpenTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.OpenTimeout)
+		defer cancel()
+	}
+	c, err := s.handshake(ctx, nc, opts)
+	if err != nil {
+		opts.Logger.Debug("opening handshake failed", "err", err, "remote", remoteString(nc))
+		return
+	}
+	s.mu.Lock()
+	delete(s.raw, nc)
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	s.runHandler(c)
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+func (s *Server) handshake(ctx context.Context, nc net.Conn, opts resolved) (*Conn, error) {
+	stop := withDeadline(ctx, nc)
+	defer stop()
+	if tc, ok := nc.(*tls.Conn); ok {
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = nc.Close()
+			return nil, err
+		}
+	}
+	req, rest, err := readHead(nc, opts.Limits, func(b []byte) (*http.Request, int, error) {
+		return ws.ParseRequest(b, opts.Limits)
+	})
+	if err != nil {
+		var he *ws.HandshakeError
+		if errors.As(err, &he) && he.Status != 0 && ctx.Err() == nil {
+			status, h, body := ws.RejectResponse(err)
+			rejectConn(nc, &Response{Status: status, Header: h, Body: body}, opts.CloseTimeout)
+		} else {
+			_ = nc.Close()
+		}
+		return nil, err
+	}
+	req.RemoteAddr = remoteString(nc)
+	if tc, ok := nc.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		req.TLS = &st
+	}
+	req = req.WithContext(ctx)
+	w := &rawResponseWriter{nc: nc, rest: rest}
+	c, err := accept(w, req, &s.Options, opts, s.shuttingDown)
+	if err != nil {
+		if !w.hijacked {
+			w.finish(opts.CloseTimeout)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// runHandler runs the handler and closes the connection after it.
+func (s *Server) runHandler(c *Conn) {
+	code, reason := ws.CloseNormal, ""
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				c.log.Error("connection handler failed", "panic", r, "stack", string(debug.Stack()))
+				code = ws.CloseInternalError
+			}
+		}()
+		if s.Handler == nil {
+			return
+		}
+		if err := s.Handler(c.Context(), c); err != nil && !errors.Is(err, ws.ErrClosed) {
+			c.log.Error("connection handler failed", "err", err)
+			code = ws.CloseInternalError
+		}
+	}()
+	_ = c.Close(code, reason)
+}
+
+// ServeHTTP makes the server an http.Handler: it upgrades the request and
+// runs Handler, tracking the connection for Shutdown.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.init()
+	if s.shutdown {
+		s.mu.Unlock()
+		http.Error(w, "Server is shutting down.", http.StatusServiceUnavailable)
+		return
+	}
+	s.handlers.Add(1)
+	s.mu.Unlock()
+	defer s.handlers.Done()
+	c, err := accept(w, r, &s.Options, s.Options.Options.resolve(), s.shuttingDown)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	s.runHandler(c)
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// Connections returns the open connections.
+func (s *Server) Connections() []*Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Shutdown stops the server gracefully: it closes the listeners, answers
+// handshakes still in progress with 503, closes every connection with
+// CloseCode (1001 by default) concurrently, and waits for every handler to
+// return. If ctx ends first, the remaining connections are aborted and
+// Shutdown returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.init()
+	first := !s.shutdown
+	s.shutdown = true
+	for ln := range s.listeners {
+		_ = ln.Close()
+	}
+	clear(s.listeners)
+	conns := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	if first && s.Options.Logger != nil {
+		s.Options.Logger.Info("server closing")
+	}
+	code := s.CloseCode
+	if code == 0 {
+		code = ws.CloseGoingAway
+	}
+	for _, c := range conns {
+		go func() { _ = c.Close(code, s.CloseReason) }()
+	}
+	waited := make(chan struct{})
+	go func() { s.handlers.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		if first && s.Options.Logger != nil {
+			s.Options.Logger.Info("server closed")
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		go c.CloseNow()
+	}
+	for nc := range s.raw {
+		_ = nc.Close()
+	}
+	s.mu.Unlock()
+	<-waited
+	return fmt.Errorf("ws: shutdown: %w", ctx.Err())
+}
