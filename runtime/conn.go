@@ -60,11 +60,16 @@ type Conn struct {
 	wake    chan struct{} // tells the writer there is something to write
 	sendSem chan struct{} // one message is sent at a time
 
-	msgs   chan Message
-	done   chan struct{}
-	ctx    context.Context
-	cancel context.CancelFunc
-	err    error // set before done is closed
+	msgs chan Message
+	done chan struct{}
+	// appClosed is closed when the application calls Close: from then on
+	// the reader never blocks on a full Messages channel (it drops what
+	// does not fit), so that the peer's close frame is read promptly.
+	appClosed     chan struct{}
+	appClosedOnce sync.Once
+	ctx           context.Context
+	cancel        context.CancelFunc
+	err           error // set before done is closed
 
 	pingMu  sync.Mutex
 	pings   []pendingPing
@@ -132,6 +137,7 @@ func newConn(p connParams) *Conn {
 		sendSem:     make(chan struct{}, 1),
 		msgs:        make(chan Message, p.opts.MaxQueue),
 		done:        make(chan struct{}),
+		appClosed:   make(chan struct{}),
 		leftover:    p.leftover,
 	}
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(parent))
@@ -462,11 +468,14 @@ func (c *Conn) wakeWriter() {
 // connection has ended (at most about Options.CloseTimeout) and returns
 // nil. It returns an error, and sends nothing, for a code or reason that
 // cannot be sent (see ws.CloseFrame.Check). Closing a closed connection
-// does nothing. Queued messages are sent before the close frame.
+// does nothing. Queued messages are sent before the close frame. Messages
+// already received stay readable on Messages; messages that arrive after
+// Close and do not fit in its buffer are dropped.
 func (c *Conn) Close(code ws.CloseCode, reason string) error {
 	if err := (ws.CloseFrame{Code: code, Reason: reason}).Check(); err != nil {
 		return err
 	}
+	c.appClosedOnce.Do(func() { close(c.appClosed) })
 	c.mu.Lock()
 	if c.proto.State() == ws.StateOpen {
 		if c.proto.SendingMessage() {

@@ -113,6 +113,9 @@ func (r *reader) deliver(m Message) bool {
 	select {
 	case r.c.msgs <- m:
 		return true
+	case <-r.c.appClosed:
+		m.Release() // the application is closing and not reading
+		return true
 	case <-r.ctx.Done():
 		m.Release()
 		return false

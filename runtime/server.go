@@ -127,9 +127,10 @@ func (s *Server) Serve(ln net.Listener) error {
 			if s.shuttingDown() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTemporary(err)) {
+			if isTemporary(err) {
+				// E.g. too many open files: wait a little and retry.
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				log.Error("accept failed; retrying", "err", err, "delay", delay)
 				time.Sleep(delay)
 				continue
 			}
@@ -152,17 +153,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// errTemporary reports accept errors worth retrying (too many open files).
-func errTemporary(err error) error {
-	type temporary interface{ Temporary() bool }
-	var t temporary
-	if errors.As(err, &t) && t.Temporary() {
-		return err
-	}
-	return errNotTemporary
+// isTemporary reports accept errors worth retrying, as net/http does.
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
 }
-
-var errNotTemporary = errors.New("not temporary")
 
 // serveConn runs the handshake on a raw connection, then the handler.
 func (s *Server) serveConn(nc net.Conn) {
