@@ -36,16 +36,15 @@ type ServerOptions struct {
 	// ProcessRequest runs before the handshake checks. It may inspect or
 	// change r (its headers). Returning a Response answers with it instead
 	// of upgrading (health checks, authentication). Returning an error
-	// answers 500 and logs it.
+	// answers 500 and logs it. A hook that authenticates the user calls
+	// SetUsername(ctx, name) for Conn.Username; BasicAuth, DigestAuth,
+	// Router and ChainProcessRequest provide such hooks.
 	ProcessRequest func(ctx context.Context, r *http.Request) (*Response, error)
 	// ProcessResponse runs on the response about to be sent, 101 or a
 	// rejection. It may change resp in place or return a replacement (nil
 	// keeps resp). An error answers 500 and logs it.
 	ProcessResponse func(ctx context.Context, r *http.Request, resp *Response) (*Response, error)
 }
-
-// errShuttingDown rejects handshakes that finish after Shutdown began.
-var errShuttingDown = errors.New("server is shutting down")
 
 // handshakeResult is the outcome of the server side of a handshake.
 type handshakeResult struct {
@@ -60,7 +59,8 @@ type handshakeResult struct {
 func serverHandshake(ctx context.Context, r *http.Request, o *ServerOptions, log logFunc) handshakeResult {
 	var res handshakeResult
 	if o.ProcessRequest != nil {
-		resp, err := o.ProcessRequest(ctx, r)
+		// SetUsername in the hook records the authenticated user name.
+		resp, err := o.ProcessRequest(withUsernameSlot(ctx, &res.username), r)
 		switch {
 		case err != nil:
 			log("process_request failed", err)

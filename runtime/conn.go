@@ -62,9 +62,10 @@ type Conn struct {
 
 	msgs chan Message
 	done chan struct{}
-	// appClosed is closed when the application calls Close: from then on
-	// the reader never blocks on a full Messages channel (it drops what
-	// does not fit), so that the peer's close frame is read promptly.
+	// appClosed is closed when the application calls Close or the
+	// connection is aborted: from then on the reader never blocks on a
+	// full Messages channel (it drops what does not fit), so that the
+	// peer's close frame or the socket error is read promptly.
 	appClosed     chan struct{}
 	appClosedOnce sync.Once
 	ctx           context.Context
@@ -86,16 +87,15 @@ type pendingPing struct {
 
 // connParams are what the handshake hands to newConn.
 type connParams struct {
-	nc          net.Conn
-	side        ws.Side
-	opts        resolved
-	negotiated  ws.Negotiated
-	request     *http.Request
-	response    *http.Response
-	leftover    []byte
-	username    string
-	parent      context.Context
-	startReader bool
+	nc         net.Conn
+	side       ws.Side
+	opts       resolved
+	negotiated ws.Negotiated
+	request    *http.Request
+	response   *http.Response
+	leftover   []byte
+	username   string
+	parent     context.Context
 }
 
 func newID() string {
@@ -342,6 +342,10 @@ func (c *Conn) abort(cause error) {
 			_ = tc.SetLinger(0)
 		}
 	}
+	// A reader waiting on a full Messages channel must see the socket
+	// error too (CloseNow, close or keepalive timeout of an application
+	// that does not read).
+	c.appClosedOnce.Do(func() { close(c.appClosed) })
 	_ = c.nc.Close()
 }
 
@@ -377,8 +381,9 @@ func (c *Conn) finish(readErr error) {
 		c.err = ce
 	}
 	c.log.Debug("= connection closed", "close", ce.Error())
-	close(c.msgs)
+	// done before msgs: whoever sees Messages closed then finds Err set.
 	close(c.done)
+	close(c.msgs)
 
 	// Pending pings fail with the close error.
 	c.pingMu.Lock()
