@@ -98,6 +98,7 @@ func ExampleConn_Messages_selectLoop() {
 	defer stop()
 
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	conn, _, err := runtime.Dial(ctx, url, nil)
 	if err != nil {
 		fmt.Println(err)
