@@ -1,0 +1,93 @@
+// Command echo is a WebSocket echo server: it sends every message it
+// receives back to its sender, text as text and binary as binary.
+//
+//	go run ./cmd/examples/echo -addr 127.0.0.1:9001
+//
+// It serves with runtime.Server and shuts down gracefully on SIGINT or
+// SIGTERM: new connections are refused, every open connection gets a 1001
+// (going away) close frame, and the handlers are waited for.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tetherws/tether/runtime"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
+	verbose := flag.Bool("v", false, "log connections")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	log := slog.New(slog.DiscardHandler)
+	if *verbose {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	ready := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, *addr, log, ready) }()
+	select {
+	case u := <-ready:
+		fmt.Printf("echo: listening on %s (Ctrl-C to stop)\n", u)
+	case err := <-errc:
+		fmt.Fprintln(os.Stderr, "echo:", err)
+		os.Exit(1)
+	}
+	if err := <-errc; err != nil {
+		fmt.Fprintln(os.Stderr, "echo:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves the echo server on addr until ctx ends, then shuts it down.
+// Once listening, it sends the server's ws:// URL on ready.
+func run(ctx context.Context, addr string, log *slog.Logger, ready chan<- string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &runtime.Server{
+		Handler: echo,
+		Options: runtime.ServerOptions{Options: runtime.Options{Logger: log}},
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	ready <- "ws://" + ln.Addr().String() + "/"
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, runtime.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// echo sends each message back. ctx is cancelled when the connection ends.
+func echo(ctx context.Context, c *runtime.Conn) error {
+	for msg := range c.Messages() {
+		err := c.Send(ctx, msg.Type, msg.Data)
+		msg.Release()
+		if err != nil {
+			return nil // the connection is ending; c.Err() will say how
+		}
+	}
+	return nil
+}
