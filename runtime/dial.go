@@ -40,8 +40,26 @@ type DialOptions struct {
 	// UnixSocket, if set, is the path of a Unix socket to connect to; the
 	// URL still gives the Host header and request path.
 	UnixSocket string
-	// DialContext, if set, replaces the dialer for TCP connections.
+	// DialContext, if set, replaces the dialer for TCP connections (to
+	// the server, or to the proxy).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Proxy chooses the proxy for each connection attempt's URL: it
+	// returns the proxy's URL (http, https, socks5, socks5h, socks4,
+	// socks4a; see ParseProxyURL), or nil to connect directly. nil means
+	// ProxyFromEnvironment. ProxyURL gives a fixed proxy and NoProxy turns
+	// proxies off. Ignored with NetConn or UnixSocket.
+	Proxy func(target *url.URL) (*url.URL, error)
+	// ProxyTLSConfig is used for the TLS connection to an https:// proxy.
+	// ServerName defaults to the proxy's host.
+	ProxyTLSConfig *tls.Config
+
+	// Auth, if set, authenticates the handshake with HTTP Basic or Digest
+	// credentials instead of the user info of the URL.
+	Auth *Credentials
+	// MaxRedirects bounds the redirects followed (300, 301, 302, 303, 307,
+	// 308 with Location). 0 means DefaultMaxRedirects; negative: none.
+	MaxRedirects int
 }
 
 // Dial opens a WebSocket connection to url (ws:// or wss://) and returns
@@ -49,12 +67,19 @@ type DialOptions struct {
 // TCP connection, TLS and the handshake. When the server answers with
 // another status than 101, the error is a *ws.StatusError carrying the
 // response and (up to Limits.MaxBodySize of) its body.
+//
+// url may be an IRI: a non-ASCII host is IDNA-encoded, and the path and
+// query are percent-encoded as UTF-8. Dial connects through the proxy
+// that DialOptions.Proxy chooses, follows redirects (see dialFollow in
+// redirect.go: MaxRedirects, no wss:// to ws://, credentials dropped
+// cross-origin), and answers a Digest challenge once (see Credentials);
+// OpenTimeout covers all of the attempts.
 func Dial(ctx context.Context, rawURL string, o *DialOptions) (*Conn, *http.Response, error) {
 	if o == nil {
 		o = &DialOptions{}
 	}
 	opts := o.Options.resolve()
-	u, err := ws.ParseURI(rawURL)
+	u, err := parseIRI(rawURL)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -63,19 +88,7 @@ func Dial(ctx context.Context, rawURL string, o *DialOptions) (*Conn, *http.Resp
 		ctx, cancel = context.WithTimeout(ctx, opts.OpenTimeout)
 		defer cancel()
 	}
-	nc, err := o.connect(ctx, u)
-	if err != nil {
-		return nil, nil, fmt.Errorf("ws: dial %s: %w", u.Redacted(), err)
-	}
-	c, resp, err := handshakeClient(ctx, nc, u, o, opts)
-	if err != nil {
-		_ = nc.Close()
-		if ctx.Err() != nil && !errors.Is(err, ws.ErrInvalidHandshake) {
-			err = fmt.Errorf("ws: timed out during opening handshake: %w", err)
-		}
-		return nil, resp, err
-	}
-	return c, resp, nil
+	return o.dialFollow(ctx, u, opts)
 }
 
 func (o *DialOptions) connect(ctx context.Context, u *url.URL) (net.Conn, error) {
@@ -96,12 +109,7 @@ func (o *DialOptions) connect(ctx context.Context, u *url.URL) (net.Conn, error)
 			}
 			addr = net.JoinHostPort(u.Hostname(), port)
 		}
-		dial := o.DialContext
-		if dial == nil {
-			var d net.Dialer
-			dial = d.DialContext
-		}
-		nc, err = dial(ctx, "tcp", addr)
+		nc, err = o.dialTCP(ctx, u, addr)
 	}
 	if err != nil {
 		return nil, err

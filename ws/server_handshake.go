@@ -31,6 +31,16 @@ type ServerHandshake struct {
 	// CheckOrigin, if set, replaces the Origin check. It returns nil to
 	// accept the request.
 	CheckOrigin func(r *http.Request) error
+
+	// Hosts, HostPatterns and CheckHost form the Host check (DNS
+	// rebinding, virtual hosts), which is on when any is set; Python
+	// websockets has none (its known limitation #1246). See checkHost in
+	// host.go. A missing or disallowed Host gets 400.
+	Hosts        []string
+	HostPatterns []*regexp.Regexp
+	// CheckHost, if set, replaces the Host check. It returns nil to accept
+	// the request.
+	CheckHost func(r *http.Request) error
 }
 
 func reject(status int, err error, msg string) *HandshakeError {
@@ -54,6 +64,9 @@ func (s *ServerHandshake) Accept(r *http.Request) (http.Header, Negotiated, erro
 	}
 	if r.Host == "" {
 		return nil, n, reject(http.StatusBadRequest, ErrInvalidHost, "missing Host header")
+	}
+	if err := s.checkHost(r); err != nil {
+		return nil, n, err
 	}
 	upgradeRequired := func(msg string) error {
 		e := reject(http.StatusUpgradeRequired, ErrInvalidUpgrade, msg)

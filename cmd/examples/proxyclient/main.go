@@ -1,0 +1,228 @@
+// Command proxyclient connects to a WebSocket server through a proxy,
+// sends a message and prints the reply.
+//
+//	go run ./cmd/examples/proxyclient -url wss://echo.example/ -proxy http://user:pw@proxy.corp:3128
+//	go run ./cmd/examples/proxyclient -url ws://echo.example/ -proxy socks5h://127.0.0.1:1080
+//	https_proxy=http://proxy.corp:3128 go run ./cmd/examples/proxyclient -url wss://echo.example/
+//
+// -proxy takes http, https, socks5, socks5h, socks4 and socks4a URLs.
+// Without it the proxy comes from the environment as in Python websockets
+// (ws_proxy / wss_proxy, socks_proxy, https_proxy, http_proxy, all_proxy,
+// and no_proxy; see runtime.ProxyFromEnvironment); -direct turns proxies
+// off.
+//
+// With no -url it runs a demo on loopback: an echo server, and an HTTP
+// CONNECT proxy that wants Basic credentials; it connects through the
+// proxy with the right credentials, then shows the error that wrong ones
+// give.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"time"
+
+	"github.com/tetherws/tether/runtime"
+	"github.com/tetherws/tether/ws"
+)
+
+func main() {
+	target := flag.String("url", "", "WebSocket URL (empty: loopback demo)")
+	proxyURL := flag.String("proxy", "", "proxy URL (empty: from the environment)")
+	direct := flag.Bool("direct", false, "connect without any proxy")
+	msg := flag.String("msg", "hello through the proxy", "message to send")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var err error
+	if *target == "" {
+		err = demo(ctx, os.Stdout)
+	} else {
+		o := &runtime.DialOptions{}
+		switch {
+		case *direct:
+			o.Proxy = runtime.NoProxy
+		case *proxyURL != "":
+			o.Proxy = runtime.ProxyURL(*proxyURL)
+		}
+		err = roundTrip(ctx, os.Stdout, *target, o, *msg)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "proxyclient:", err)
+		os.Exit(1)
+	}
+}
+
+// roundTrip dials target with o, sends msg, prints the reply and closes.
+func roundTrip(ctx context.Context, out io.Writer, target string, o *runtime.DialOptions, msg string) error {
+	conn, _, err := runtime.Dial(ctx, target, o)
+	if err != nil {
+		return err
+	}
+	defer conn.CloseNow()
+	if err := conn.SendText(ctx, msg); err != nil {
+		return err
+	}
+	select {
+	case m, ok := <-conn.Messages():
+		if !ok {
+			return conn.Err()
+		}
+		fmt.Fprintf(out, "received: %s\n", m.Data)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return conn.Close(ws.CloseNormal, "")
+}
+
+// demo runs an echo server and a CONNECT proxy on loopback and connects
+// through the proxy.
+func demo(ctx context.Context, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+
+	echo := &runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
+		for m := range c.Messages() {
+			if err := c.Send(ctx, m.Type, m.Data); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- echo.Serve(ln) }()
+	defer func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		_ = echo.Shutdown(sctx)
+		<-served
+	}()
+
+	proxy, err := startProxy("demo", "s3cret")
+	if err != nil {
+		return err
+	}
+	defer proxy.close()
+
+	target := "ws://" + ln.Addr().String() + "/"
+	fmt.Fprintf(out, "echo server %s, proxy %s\n", target, proxy.addr())
+	good := &runtime.DialOptions{Proxy: runtime.ProxyURL("http://demo:s3cret@" + proxy.addr())}
+	if err := roundTrip(ctx, out, target, good, "hello through the proxy"); err != nil {
+		return err
+	}
+	bad := &runtime.DialOptions{Proxy: runtime.ProxyURL("http://demo:wrong@" + proxy.addr())}
+	err = roundTrip(ctx, out, target, bad, "never sent")
+	if !errors.Is(err, runtime.ErrProxyAuth) {
+		return fmt.Errorf("wrong proxy password: got %v", err)
+	}
+	fmt.Fprintf(out, "wrong password: %v\n", err)
+	return nil
+}
+
+// proxy is a tiny HTTP CONNECT proxy that wants Basic credentials.
+type proxy struct {
+	ln    net.Listener
+	authz string
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func startProxy(user, password string) (*proxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &proxy{
+		ln:    ln,
+		authz: "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password)),
+		conns: map[net.Conn]struct{}{},
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.track(c)
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				p.serve(c)
+			}()
+		}
+	}()
+	return p, nil
+}
+
+func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+func (p *proxy) track(c net.Conn) {
+	p.mu.Lock()
+	p.conns[c] = struct{}{}
+	p.mu.Unlock()
+}
+
+// close stops the proxy and every tunnel, and waits for them.
+func (p *proxy) close() {
+	_ = p.ln.Close()
+	p.mu.Lock()
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+func (p *proxy) serve(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		return
+	}
+	if req.Method != http.MethodConnect {
+		_, _ = io.WriteString(c, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+		return
+	}
+	if req.Header.Get("Proxy-Authorization") != p.authz {
+		_, _ = io.WriteString(c, "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"demo\"\r\nContent-Length: 0\r\n\r\n")
+		return
+	}
+	up, err := net.Dial("tcp", req.RequestURI)
+	if err != nil {
+		_, _ = io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+		return
+	}
+	p.track(up)
+	defer up.Close()
+	if _, err := io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(up, br)
+		_ = up.Close()
+		close(done)
+	}()
+	_, _ = io.Copy(c, up)
+	_ = c.Close()
+	<-done
+}

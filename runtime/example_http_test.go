@@ -1,0 +1,124 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+
+	"github.com/tetherws/tether/runtime"
+	"github.com/tetherws/tether/ws"
+)
+
+// serveExample starts srv on loopback and returns its host:port and a
+// function that shuts it down and waits for Serve to return.
+func serveExample(srv *runtime.Server) (string, func()) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(ln); close(done) }()
+	return ln.Addr().String(), func() { _ = srv.Shutdown(context.Background()); <-done }
+}
+
+// firstMessage dials url with o and returns the first message's text, or
+// the error.
+func firstMessage(url string, o *runtime.DialOptions) string {
+	ctx := context.Background()
+	c, _, err := runtime.Dial(ctx, url, o)
+	if err != nil {
+		var se *ws.StatusError
+		if errors.As(err, &se) {
+			return fmt.Sprintf("HTTP %d: %s", se.StatusCode(), se.Body)
+		}
+		return err.Error()
+	}
+	defer c.CloseNow()
+	m := <-c.Messages()
+	return m.Text()
+}
+
+// A Router dispatches connections by path with http.ServeMux patterns;
+// path parameters come from c.Request().PathValue. Its ProcessRequest
+// answers unknown paths with 404 before the handshake.
+func ExampleRouter() {
+	var rt runtime.Router
+	rt.Handle("/rooms/{room}", func(ctx context.Context, c *runtime.Conn) error {
+		return c.SendText(ctx, "welcome to "+c.Request().PathValue("room"))
+	})
+	addr, stop := serveExample(&runtime.Server{
+		Handler: rt.Serve,
+		Options: runtime.ServerOptions{ProcessRequest: rt.ProcessRequest},
+	})
+	defer stop()
+
+	fmt.Println(firstMessage("ws://"+addr+"/rooms/gophers", nil))
+	fmt.Print(firstMessage("ws://"+addr+"/nowhere", nil))
+	// Output:
+	// welcome to gophers
+	// HTTP 404: Not Found
+}
+
+// BasicAuth checks credentials before the handshake; the user name is then
+// on the connection. A client puts credentials in the URL (percent-encoded)
+// or in DialOptions.Auth.
+func ExampleBasicAuth() {
+	auth := &runtime.BasicAuth{Realm: "chat", Credentials: map[string]string{"alice": "p@ss"}}
+	addr, stop := serveExample(&runtime.Server{
+		Options: runtime.ServerOptions{ProcessRequest: auth.ProcessRequest},
+		Handler: func(ctx context.Context, c *runtime.Conn) error {
+			return c.SendText(ctx, "hello "+c.Username())
+		},
+	})
+	defer stop()
+
+	fmt.Println(firstMessage("ws://alice:p%40ss@"+addr+"/", nil))
+	fmt.Print(firstMessage("ws://"+addr+"/", nil))
+	// Output:
+	// hello alice
+	// HTTP 401: Missing credentials
+}
+
+// DigestAuth never sees the password on the wire: the client answers the
+// server's challenge with a hash (RFC 7616). DigestOnly keeps the client
+// from sending Basic credentials first.
+func ExampleDigestAuth() {
+	auth := &runtime.DigestAuth{Realm: "chat", Credentials: map[string]string{"alice": "s3cret"}}
+	addr, stop := serveExample(&runtime.Server{
+		Options: runtime.ServerOptions{ProcessRequest: auth.ProcessRequest},
+		Handler: func(ctx context.Context, c *runtime.Conn) error {
+			return c.SendText(ctx, "hello "+c.Username())
+		},
+	})
+	defer stop()
+
+	creds := &runtime.Credentials{Username: "alice", Password: "s3cret", DigestOnly: true}
+	fmt.Println(firstMessage("ws://"+addr+"/", &runtime.DialOptions{Auth: creds}))
+	// Output:
+	// hello alice
+}
+
+// Proxies: by default Dial takes them from the environment (ws_proxy,
+// wss_proxy, socks_proxy, https_proxy, http_proxy, all_proxy, no_proxy),
+// as Python websockets does. ProxyURL sets one, NoProxy turns them off,
+// and a function can choose per URL. cmd/examples/proxyclient runs a
+// complete client through a proxy.
+func ExampleProxyURL() {
+	_ = &runtime.DialOptions{Proxy: runtime.ProxyURL("socks5h://user:password@127.0.0.1:1080")}
+	_ = &runtime.DialOptions{Proxy: runtime.NoProxy}
+	_ = &runtime.DialOptions{Proxy: func(target *url.URL) (*url.URL, error) {
+		if target.Hostname() == "internal.example" {
+			return nil, nil // direct
+		}
+		return runtime.ProxyFromEnvironment(target)
+	}}
+
+	_, _, err := runtime.Dial(context.Background(), "ws://example.com/", &runtime.DialOptions{
+		Proxy: runtime.ProxyURL("ftp://proxy.example"),
+	})
+	fmt.Println(errors.Is(err, runtime.ErrInvalidProxy))
+	// Output:
+	// true
+}
