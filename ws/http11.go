@@ -67,11 +67,30 @@ type head struct {
 	n      int // bytes consumed, final CRLF included
 }
 
-// parseHead splits b into the first line and headers. lineTooLong is the
-// error for an over-long first line.
-func parseHead(b []byte, lim Limits, what string, lineTooLong error) (head, error) {
+// parseHead splits b into the first line and headers. An over-long first
+// line fails with a security limit error of status firstStatus and message
+// firstMsg. It checks the whole head before
+// building anything, so that an incomplete head (ErrNeedMore), which a
+// reader re-parses after every read, costs no allocation.
+func parseHead(b []byte, lim Limits, what string, firstStatus int, firstMsg string) (head, error) {
 	lim = lim.withDefaults()
+	if err := scanHead(b, lim, what, nil); err != nil {
+		if err == errFirstLineTooLong {
+			err = limitError(firstStatus, firstMsg)
+		}
+		return head{}, err
+	}
 	var h head
+	_ = scanHead(b, lim, what, &h)
+	return h, nil
+}
+
+// errFirstLineTooLong is scanHead's signal for an over-long first line.
+var errFirstLineTooLong = errors.New("first line too long")
+
+// scanHead checks the head at the start of b and, when h is not nil, fills
+// it in.
+func scanHead(b []byte, lim Limits, what string, h *head) error {
 	pos := 0
 	lines := 0
 	for {
@@ -80,56 +99,64 @@ func parseHead(b []byte, lim Limits, what string, lineTooLong error) (head, erro
 		if i < 0 {
 			if len(rest) >= lim.MaxLineLength {
 				if lines == 0 {
-					return h, lineTooLong
+					return errFirstLineTooLong
 				}
-				return h, limitError(http.StatusRequestHeaderFieldsTooLarge, "header line too long")
+				return limitError(http.StatusRequestHeaderFieldsTooLarge, "header line too long")
 			}
-			return h, ErrNeedMore
+			return ErrNeedMore
 		}
 		if i+1 > lim.MaxLineLength {
 			if lines == 0 {
-				return h, lineTooLong
+				return errFirstLineTooLong
 			}
-			return h, limitError(http.StatusRequestHeaderFieldsTooLarge, "header line too long")
+			return limitError(http.StatusRequestHeaderFieldsTooLarge, "header line too long")
 		}
 		if i == 0 || rest[i-1] != '\r' {
-			return h, invalidMessage(what, "line without CRLF")
+			return invalidMessage(what, "line without CRLF")
 		}
 		line := rest[:i-1]
 		pos += i + 1
 		if lines == 0 {
-			h.first = string(line)
-			h.header = make(http.Header)
+			if h != nil {
+				h.first = string(line)
+				h.header = make(http.Header)
+			}
 			lines++
 			continue
 		}
 		if len(line) == 0 {
-			h.n = pos
-			return h, nil
+			if h != nil {
+				h.n = pos
+			}
+			return nil
 		}
 		if lines > lim.MaxHeaders {
-			return h, limitError(http.StatusRequestHeaderFieldsTooLarge, "too many HTTP headers")
+			return limitError(http.StatusRequestHeaderFieldsTooLarge, "too many HTTP headers")
 		}
 		lines++
 		if line[0] == ' ' || line[0] == '\t' {
-			return h, invalidMessage(what, "obsolete line folding")
+			return invalidMessage(what, "obsolete line folding")
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
-			return h, invalidMessage(what, "invalid HTTP header line "+quoteForError(string(line)))
+			return invalidMessage(what, "invalid HTTP header line "+quoteForError(string(line)))
 		}
-		name := string(line[:colon])
-		if !IsToken(name) {
-			return h, invalidMessage(what, "invalid HTTP header name "+quoteForError(name))
+		name := line[:colon]
+		for _, c := range name {
+			if !isTokenChar(c) {
+				return invalidMessage(what, "invalid HTTP header name "+quoteForError(string(name)))
+			}
 		}
 		value := bytes.Trim(line[colon+1:], " \t")
 		for _, c := range value {
 			if c < 0x20 && c != '\t' || c == 0x7f {
-				return h, invalidMessage(what, "invalid HTTP header value "+quoteForError(string(value)))
+				return invalidMessage(what, "invalid HTTP header value "+quoteForError(string(value)))
 			}
 		}
-		key := http.CanonicalHeaderKey(name)
-		h.header[key] = append(h.header[key], string(value))
+		if h != nil {
+			key := http.CanonicalHeaderKey(string(name))
+			h.header[key] = append(h.header[key], string(value))
+		}
 	}
 }
 
@@ -149,7 +176,7 @@ func isASCIIPrintable(s string) bool {
 // to answer: 414 for a long request line, 431 for a long header line or too
 // many headers, 400 for anything malformed, including a request body.
 func ParseRequest(b []byte, lim Limits) (*http.Request, int, error) {
-	h, err := parseHead(b, lim, "request", limitError(http.StatusRequestURITooLong, "request line too long"))
+	h, err := parseHead(b, lim, "request", http.StatusRequestURITooLong, "request line too long")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -163,7 +190,9 @@ func ParseRequest(b []byte, lim Limits) (*http.Request, int, error) {
 		return nil, 0, invalidMessage("request", "unsupported protocol "+quoteForError(proto))
 	}
 	u, err := url.ParseRequestURI(target)
-	if err != nil {
+	// RFC 6455 §4.1: a resource name or an absolute URI with a host; an
+	// opaque URI such as "a:b" is neither.
+	if err != nil || u.Opaque != "" {
 		return nil, 0, invalidMessage("request", "invalid request target "+quoteForError(target))
 	}
 	if cl := h.header.Values("Content-Length"); len(cl) > 0 && !(len(cl) == 1 && cl[0] == "0") {
@@ -197,7 +226,7 @@ func ParseRequest(b []byte, lim Limits) (*http.Request, int, error) {
 // ParseRequest. The body is not read: see ReadResponseBody. allowHTTP10
 // accepts an HTTP/1.0 status line (proxies answer so).
 func ParseResponse(b []byte, lim Limits, allowHTTP10 bool) (*http.Response, int, error) {
-	h, err := parseHead(b, lim, "response", limitError(0, "status line too long"))
+	h, err := parseHead(b, lim, "response", 0, "status line too long")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -257,7 +286,7 @@ func ReadResponseBody(r io.Reader, resp *http.Response, lim Limits) ([]byte, err
 			return nil, invalidMessage("response", "invalid Content-Length")
 		}
 		n, err := strconv.ParseInt(cl[0], 10, 64)
-		if err != nil || n < 0 {
+		if err != nil || !isDigits(cl[0]) {
 			return nil, invalidMessage("response", "invalid Content-Length "+quoteForError(cl[0]))
 		}
 		if n > max {
@@ -278,6 +307,17 @@ func ReadResponseBody(r io.Reader, resp *http.Response, lim Limits) ([]byte, err
 		return nil, tooBig
 	}
 	return body, nil
+}
+
+// isDigits reports whether s is 1*DIGIT (RFC 9110 Content-Length): no
+// sign, no space.
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // validHeaderValue reports whether v may be sent as a header value: HTAB,

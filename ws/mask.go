@@ -1,23 +1,22 @@
 package ws
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Mask XORs b in place with the masking key, as RFC 6455 §5.3 describes, and
 // returns the key position after b, so that a payload can be masked in
 // several pieces: pass 0 for the first piece and the returned value for the
-// next. It works eight bytes at a time.
+// next. It works eight bytes at a time, with the key rotated to pos, so an
+// unaligned position costs nothing.
 func Mask(key [4]byte, pos int, b []byte) int {
 	pos &= 3
-	// Byte-wise until the key is aligned to position 0 and at most until
-	// the buffer runs out.
-	for pos != 0 && len(b) > 0 {
-		b[0] ^= key[pos]
-		b = b[1:]
-		pos = (pos + 1) & 3
-	}
-	if len(b) >= 8 {
-		k32 := uint64(binary.LittleEndian.Uint32(key[:]))
-		k := k32 | k32<<32
+	if len(b) >= 4 {
+		// Byte j of a little-endian word meets key[(pos+j)&3]; whole
+		// words leave the position unchanged.
+		k32 := bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*pos)
+		k := uint64(k32) | uint64(k32)<<32
 		for len(b) >= 64 {
 			v := b[:64]
 			binary.LittleEndian.PutUint64(v[0:], binary.LittleEndian.Uint64(v[0:])^k)
@@ -33,6 +32,10 @@ func Mask(key [4]byte, pos int, b []byte) int {
 		for len(b) >= 8 {
 			binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k)
 			b = b[8:]
+		}
+		if len(b) >= 4 {
+			binary.LittleEndian.PutUint32(b, binary.LittleEndian.Uint32(b)^k32)
+			b = b[4:]
 		}
 	}
 	for i := range b {

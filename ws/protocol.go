@@ -137,14 +137,16 @@ type Protocol struct {
 	msgDecode bool  // extensions decode this message
 	msgSize   int64 // decoded bytes received in this message
 	utf8      UTF8Validator
-	discard   bool // ignore every received byte (after close or failure)
+	recvFrame Frame // the frame extensions decode
+	discard   bool  // ignore every received byte (after close or failure)
 	eofRcvd   bool
 
 	// Send side.
-	sendMsg  bool // a fragmented message is being sent
-	sendNoCo bool // NoCompress of the message being sent
-	output   []byte
-	closeOut bool // the transport should be closed once output is sent
+	sendMsg   bool  // a fragmented message is being sent
+	sendNoCo  bool  // NoCompress of the message being sent
+	sendFrame Frame // the frame extensions encode
+	output    []byte
+	closeOut  bool // the transport should be closed once output is sent
 
 	closeRcvd, closeSent *CloseFrame
 	rcvdThenSent         bool
@@ -497,14 +499,18 @@ func (p *Protocol) readWholeFrame() (Event, bool, error) {
 		return p.receiveClose(b)
 	}
 
-	f := Frame{Opcode: h.Opcode, Fin: h.Fin, Rsv: h.Rsv, Payload: b}
+	// The frame lives in p: a local would escape through the interface
+	// call and cost an allocation per frame.
+	f := &p.recvFrame
+	*f = Frame{Opcode: h.Opcode, Fin: h.Fin, Rsv: h.Rsv, Payload: b}
 	exts := p.cfg.Extensions
 	for i := len(exts) - 1; i >= 0; i-- {
 		e := exts[i]
 		if bits := e.RsvBits(); bits != 0 && p.msgExt&bits == 0 {
 			continue
 		}
-		if err := e.Decode(&f, p.budget()); err != nil {
+		if err := e.Decode(f, p.budget()); err != nil {
+			f.Payload = nil
 			var pe *ProtocolError
 			if errors.As(err, &pe) {
 				return Event{}, false, p.fail(pe.Code, pe.Msg)
@@ -512,14 +518,16 @@ func (p *Protocol) readWholeFrame() (Event, bool, error) {
 			return Event{}, false, p.fail(CloseInternalError, "")
 		}
 	}
-	if f.Rsv != 0 {
+	payload, rsv := f.Payload, f.Rsv
+	f.Payload = nil // do not keep the buffer alive
+	if rsv != 0 {
 		return Event{}, false, p.fail(CloseProtocolError, "reserved bits must be 0")
 	}
-	if err := p.checkSize(int64(len(f.Payload))); err != nil {
+	if err := p.checkSize(int64(len(payload))); err != nil {
 		return Event{}, false, err
 	}
-	p.msgSize += int64(len(f.Payload))
-	ev, err := p.dataEvent(f.Payload, h.Fin)
+	p.msgSize += int64(len(payload))
+	ev, err := p.dataEvent(payload, h.Fin)
 	return ev, err == nil, err
 }
 
@@ -566,7 +574,8 @@ func (p *Protocol) fail(code CloseCode, reason string) error {
 // Fail fails the connection from the runtime's side (a keepalive timeout,
 // invalid data found above the protocol): unless a close frame was already
 // sent, it queues one with code and reason. Input is ignored from then on.
-// Code 1006 sends nothing.
+// Code 1006 (the transport failed) sends nothing, and no frame may be sent
+// afterwards.
 func (p *Protocol) Fail(code CloseCode, reason string) {
 	if p.state == StateOpen && code != CloseAbnormal {
 		cf := CloseFrame{Code: code, Reason: reason}
@@ -616,8 +625,13 @@ func (p *Protocol) CloseTransport() bool { return p.closeOut }
 // soon: a close frame was sent or received, or the connection failed. A
 // runtime starts its close timeout then.
 func (p *Protocol) CloseExpected() bool {
-	return p.state != StateOpen
+	return p.state != StateOpen || p.failure != nil
 }
+
+// canSend reports whether data and close frames may be sent: the state is
+// OPEN and the connection has not failed (Fail with 1006 sends no close
+// frame and leaves the state OPEN, but the transport is gone).
+func (p *Protocol) canSend() bool { return p.state == StateOpen && p.failure == nil }
 
 func (p *Protocol) maskKey() [4]byte {
 	if p.rng == nil {
@@ -651,7 +665,7 @@ func (p *Protocol) appendFrame(dst *[]byte, op Opcode, fin bool, rsv byte, paylo
 // it is (it is read on the message's first frame). The payload of a text
 // message is not validated here. On error nothing is appended.
 func (p *Protocol) AppendData(dst []byte, op Opcode, fin bool, payload []byte, noCompress bool) ([]byte, error) {
-	if p.state != StateOpen {
+	if !p.canSend() {
 		return dst, ErrInvalidState
 	}
 	switch op {
@@ -667,14 +681,17 @@ func (p *Protocol) AppendData(dst []byte, op Opcode, fin bool, payload []byte, n
 	default:
 		return dst, &ProtocolError{Code: CloseProtocolError, Msg: "not a data opcode: " + op.String()}
 	}
-	f := Frame{Opcode: op, Fin: fin, Payload: payload, NoCompress: p.sendNoCo}
+	f := &p.sendFrame // not a local: it would escape and allocate
+	*f = Frame{Opcode: op, Fin: fin, Payload: payload, NoCompress: p.sendNoCo}
 	for _, e := range p.cfg.Extensions {
-		if err := e.Encode(&f); err != nil {
+		if err := e.Encode(f); err != nil {
+			f.Payload = nil
 			return dst, err
 		}
 	}
 	p.sendMsg = !fin
 	p.appendFrame(&dst, op, fin, f.Rsv, f.Payload)
+	f.Payload = nil // do not keep the caller's buffer alive
 	return dst, nil
 }
 
@@ -682,7 +699,7 @@ func (p *Protocol) AppendData(dst []byte, op Opcode, fin bool, payload []byte, n
 func (p *Protocol) SendingMessage() bool { return p.sendMsg }
 
 func (p *Protocol) checkControl(payload []byte) error {
-	if p.state != StateOpen && p.state != StateClosing {
+	if p.state != StateOpen && p.state != StateClosing || p.state == StateOpen && p.failure != nil {
 		return ErrInvalidState
 	}
 	if len(payload) > MaxControlPayload {
@@ -713,7 +730,7 @@ func (p *Protocol) AppendPong(dst, payload []byte) ([]byte, error) {
 // empty payload. It is allowed once, while OPEN; a bad code or reason is an
 // error and nothing is appended.
 func (p *Protocol) AppendClose(dst []byte, code CloseCode, reason string) ([]byte, error) {
-	if p.state != StateOpen {
+	if !p.canSend() {
 		return dst, ErrInvalidState
 	}
 	cf := CloseFrame{Code: code, Reason: reason}

@@ -1,6 +1,9 @@
 package ws
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // UTF8Validator checks UTF-8 incrementally: a code point may be split across
 // calls to Write, and Write fails at the first byte that cannot be part of a
@@ -37,6 +40,34 @@ func (v *UTF8Validator) Write(p []byte) bool {
 	if v.bad {
 		return false
 	}
+	if v.need != 0 {
+		// Finish the code point the previous Write left open.
+		k := min(int(v.need), len(p))
+		if !v.write(p[:k]) {
+			return false
+		}
+		p = p[k:]
+	}
+	if len(p) >= 16 {
+		// Fast path: every code point but the last, which may be
+		// incomplete, goes to utf8.Valid (same rules: no overlongs,
+		// surrogates or values above U+10FFFF). Only when it fails does
+		// the byte-wise machine run over p, to find the first bad byte.
+		cut := len(p) - 1
+		for cut > len(p)-4 && p[cut]&0xC0 == 0x80 {
+			cut--
+		}
+		if utf8.Valid(p[:cut]) {
+			v.pos += int64(cut)
+			p = p[cut:]
+		}
+	}
+	return v.write(p)
+}
+
+// write is the byte-wise validator; Write calls it where the fast path
+// does not apply, and to locate an invalid byte exactly.
+func (v *UTF8Validator) write(p []byte) bool {
 	i := 0
 	for i < len(p) {
 		if v.need == 0 {
