@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 PKGS     := ./...
 
-.PHONY: test fuzz lint run cover bench conformance interop
+.PHONY: test fuzz lint run cover bench bench-quick conformance interop
 
 ## test: vet, then every test with the race detector (the CI command)
 test:
@@ -27,3 +27,21 @@ cover:
 ## run: start the chat example with its browser page
 run:
 	$(GO) run ./cmd/examples/chat
+
+## conformance: the Autobahn-equivalent suite against tether's server and client (9.x at full size)
+conformance:
+	$(GO) run ./test/conformance/cmd/conformance
+
+## bench: the comparative benchmark in test/bench (tether, gorilla, coder, gobwas, gws, raw TCP; 3 repetitions, ~12 min); writes BENCHMARKS.md
+bench:
+	cd test/bench && $(GO) run -mod=mod ./cmd/benchrun -benchmarks ../../BENCHMARKS.md -command "make bench"
+
+## bench-quick: the same, one short repetition (~2 min), for iteration; writes test/bench/results/latest.md only
+bench-quick:
+	cd test/bench && $(GO) run -mod=mod ./cmd/benchrun -quick -command "make bench-quick"
+
+## interop: tether against Node.js ws, Python websockets and headless Chromium,
+## both directions; installs the peers first (apt-get, npm ci)
+interop:
+	./test/interop/install.sh
+	$(GO) run ./test/interop/cmd/interop

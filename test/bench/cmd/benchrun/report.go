@@ -1,0 +1,352 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/tetherws/tether/test/bench/internal/proto"
+)
+
+// row is the median of a library's repetitions in one scenario.
+type row struct {
+	lib           string
+	ok, runs      int
+	na, err       string
+	us, spread    float64 // server µs per message; half the range, relative
+	rate          float64 // msgs/s
+	p50, p99      float64 // µs
+	allocs        float64
+	wire          float64 // wire/plain
+	ext           string
+	conns         int
+	rss, heapStk  float64 // bytes per connection
+	goroutinesPer float64
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func aggregate(lib string, rs []proto.Result) row {
+	r := row{lib: lib, runs: len(rs)}
+	var us, rate, p50, p99, allocs, wire, rss, hs, gor, conns []float64
+	for _, x := range rs {
+		switch {
+		case x.Err != "":
+			r.err = x.Err
+			continue
+		case x.NA != "":
+			r.na = x.NA
+			continue
+		}
+		if x.Scenario == "idle" {
+			rss = append(rss, x.RSSPerConn)
+			hs = append(hs, x.HeapStackPerConn)
+			gor = append(gor, x.GoroutinesPerConn)
+			conns = append(conns, float64(x.Conns))
+			r.ok++
+			continue
+		}
+		if x.Msgs == 0 {
+			r.err = "no messages in the window"
+			continue
+		}
+		r.ok++
+		m := float64(x.Msgs)
+		us = append(us, float64(x.CPUMicros)/m)
+		rate = append(rate, m/x.Seconds)
+		p50 = append(p50, x.P50Micros)
+		p99 = append(p99, x.P99Micros)
+		allocs = append(allocs, float64(x.Mallocs)/m)
+		if x.PlainBytes > 0 {
+			wire = append(wire, float64(x.WireBytes)/float64(x.PlainBytes))
+		}
+		if x.Extension != "" {
+			r.ext = x.Extension
+		}
+	}
+	r.us, r.rate, r.p50, r.p99, r.allocs, r.wire = median(us), median(rate), median(p50), median(p99), median(allocs), median(wire)
+	r.rss, r.heapStk, r.goroutinesPer = median(rss), median(hs), median(gor)
+	if len(conns) > 0 {
+		r.conns = int(median(conns))
+	}
+	if len(us) > 1 {
+		r.spread = (slices.Max(us) - slices.Min(us)) / 2 / r.us
+	}
+	return r
+}
+
+// column is one figure of the table: how to read it from a row, whether
+// lower is better, and how to print it.
+type column struct {
+	get   func(row) float64
+	lower bool
+	fmt   func(float64) string
+	// floor: below it a figure counts as zero, and no ratio is taken.
+	floor float64
+}
+
+var throughputCols = []column{
+	{func(r row) float64 { return r.us }, true, func(v float64) string { return fmt.Sprintf("%.2f", v) }, 0},
+	{func(r row) float64 { return r.rate }, false, func(v float64) string { return thousands(v) }, 0},
+	{func(r row) float64 { return r.p50 }, true, dur, 0},
+	{func(r row) float64 { return r.p99 }, true, dur, 0},
+	{func(r row) float64 { return r.allocs }, true, func(v float64) string { return fmt.Sprintf("%.2f", v) }, 0.05},
+}
+
+var idleCols = []column{
+	{func(r row) float64 { return r.heapStk }, true, kib, 0},
+	{func(r row) float64 { return r.rss }, true, kib, 0},
+	{func(r row) float64 { return r.goroutinesPer }, true, func(v float64) string { return fmt.Sprintf("%.1f", v) }, 0},
+}
+
+func thousands(v float64) string {
+	s := fmt.Sprintf("%.0f", v)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func dur(us float64) string {
+	switch {
+	case us >= 1e6:
+		return fmt.Sprintf("%.2f s", us/1e6)
+	case us >= 1e3:
+		return fmt.Sprintf("%.2f ms", us/1e3)
+	}
+	return fmt.Sprintf("%.0f µs", us)
+}
+
+func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
+
+func ratio(a, b, floor float64) string {
+	if math.IsNaN(a) || math.IsNaN(b) {
+		return "n/a"
+	}
+	if b < floor {
+		if a < floor {
+			return "≈0 / ≈0"
+		}
+		return "n/a (÷≈0)"
+	}
+	if b == 0 {
+		if a == 0 {
+			return "1.00"
+		}
+		return "∞ (0)"
+	}
+	return fmt.Sprintf("%.2f", a/b)
+}
+
+// notes are the remarks of a row: negotiated compression, missing UTF-8
+// checks, spread and failures.
+func notes(sc string, r row) string {
+	var n []string
+	if strings.HasPrefix(sc, "deflate") && r.ext != "" {
+		e := "ctx"
+		if strings.Contains(r.ext, "server_no_context_takeover") {
+			e = "nctx"
+		}
+		if i := strings.Index(r.ext, "server_max_window_bits="); i >= 0 {
+			e += ", window 2^" + strings.TrimRight(strings.Fields(r.ext[i+len("server_max_window_bits="):] + " ")[0], ";")
+		}
+		if !math.IsNaN(r.wire) {
+			n = append(n, fmt.Sprintf("wire/plain %.3f", r.wire))
+		}
+		n = append(n, e)
+	}
+	switch {
+	case r.lib == "gorilla" || r.lib == "coder":
+		n = append(n, "no UTF-8 check")
+	case r.lib == "gobwas" && strings.HasPrefix(sc, "deflate"):
+		n = append(n, "no UTF-8 check", "flate level 9")
+	}
+	if r.spread > 0.1 {
+		n = append(n, fmt.Sprintf("µs/msg spread ±%.0f%%", 100*r.spread))
+	}
+	if r.ok < r.runs && r.ok > 0 {
+		n = append(n, fmt.Sprintf("%d of %d runs failed: %s", r.runs-r.ok, r.runs, r.err))
+	}
+	return strings.Join(n, "; ")
+}
+
+func render(scs []scenario, libs []string, results map[string]map[string][]proto.Result, env environment) string {
+	var b strings.Builder
+	cmd := *command
+	if cmd == "" {
+		cmd = "cd test/bench && go run ./cmd/benchrun " + strings.Join(os.Args[1:], " ")
+	}
+	fmt.Fprintf(&b, "Date: %s. Command: `%s` (%d repetition(s), %s warm-up + %s window per run; %s in all).\n\n",
+		env.date.UTC().Format("2006-01-02 15:04 UTC"), cmd, *reps, *warmup, *duration, env.elapsed.Round(1e9))
+	fmt.Fprintf(&b, "Machine: %s CPUs, %s, Linux %s, %s. Load average before %s, after %s", env.cpus, env.cpuModel, env.kernel, env.goVersion, env.loadBefore, env.loadAfter)
+	fmt.Fprintf(&b, " (a shared machine: other processes ran alongside; the server CPU time per message is the stable figure, msgs/s and latency are not).\n\n")
+	pin := "server on CPU 0, client on CPU 1 (taskset)"
+	if *noPin {
+		pin = "not pinned"
+	}
+	fmt.Fprintf(&b, "Setup: %s, GOMAXPROCS=1 each; libraries interleaved within each scenario; medians of the repetitions. tether: %s. Peers: %s.\n\n",
+		pin, env.tether, strings.Join(env.versions, ", "))
+
+	b.WriteString("| scenario | lib | server µs/msg | msgs/s | p50 | p99 | allocs/msg | notes |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---|\n")
+	var idle *scenario
+	for i := range scs {
+		sc := scs[i]
+		if sc.name == "idle" {
+			idle = &scs[i]
+			continue
+		}
+		rows := rowsOf(sc.name, libs, results)
+		for _, r := range rows {
+			fmt.Fprintf(&b, "| %s | %s |", sc.name, r.lib)
+			if r.ok == 0 {
+				why := r.na
+				if why == "" {
+					why = "ERROR: " + r.err
+				}
+				fmt.Fprintf(&b, " n/a | | | | | %s |\n", strings.ReplaceAll(why, "|", "/"))
+				continue
+			}
+			for _, c := range throughputCols {
+				fmt.Fprintf(&b, " %s |", c.fmt(c.get(r)))
+			}
+			fmt.Fprintf(&b, " %s |\n", notes(sc.name, r))
+		}
+		ratioRows(&b, sc.name, rows, throughputCols, 5)
+	}
+	if idle != nil {
+		rows := rowsOf(idle.name, libs, results)
+		conns := 0
+		for _, r := range rows {
+			conns = max(conns, r.conns)
+		}
+		fmt.Fprintf(&b, "\nIdle connections: %d connections, each after one 1 KiB echo, then idle; per connection, after a GC (RSS after debug.FreeOSMemory).\n\n", conns)
+		b.WriteString("| scenario | lib | conns | heap+stack / conn | RSS / conn | goroutines / conn |\n|---|---|---:|---:|---:|---:|\n")
+		for _, r := range rows {
+			fmt.Fprintf(&b, "| idle | %s |", r.lib)
+			if r.ok == 0 {
+				why := r.na
+				if why == "" {
+					why = "ERROR: " + r.err
+				}
+				fmt.Fprintf(&b, " n/a | %s | | |\n", strings.ReplaceAll(why, "|", "/"))
+				continue
+			}
+			fmt.Fprintf(&b, " %d |", r.conns)
+			for _, c := range idleCols {
+				fmt.Fprintf(&b, " %s |", c.fmt(c.get(r)))
+			}
+			b.WriteString("\n")
+		}
+		ratioRows(&b, "idle", rows, idleCols, 0)
+	}
+	b.WriteString(legend)
+	return b.String()
+}
+
+func rowsOf(sc string, libs []string, results map[string]map[string][]proto.Result) []row {
+	var rows []row
+	for _, lib := range libs {
+		rows = append(rows, aggregate(lib, results[sc][lib]))
+	}
+	return rows
+}
+
+// ratioRows appends tether / best peer and tether / raw for each column.
+// pad is the number of empty cells before the figures (idle has one: conns).
+func ratioRows(b *strings.Builder, sc string, rows []row, cols []column, trailing int) {
+	var tether, raw *row
+	var peers []row
+	for i := range rows {
+		switch {
+		case rows[i].ok == 0:
+		case rows[i].lib == "tether":
+			tether = &rows[i]
+		case rows[i].lib == "raw":
+			raw = &rows[i]
+		default:
+			peers = append(peers, rows[i])
+		}
+	}
+	lead := ""
+	if trailing == 0 {
+		lead = " |" // the conns column
+	}
+	fmt.Fprintf(b, "| %s | **tether / best peer** |%s", sc, lead)
+	for _, c := range cols {
+		if tether == nil || len(peers) == 0 {
+			b.WriteString(" n/a |")
+			continue
+		}
+		best := peers[0]
+		for _, p := range peers[1:] {
+			v, bv := c.get(p), c.get(best)
+			if math.IsNaN(bv) || (c.lower && v < bv) || (!c.lower && v > bv) {
+				best = p
+			}
+		}
+		fmt.Fprintf(b, " %s (%s) |", ratio(c.get(*tether), c.get(best), c.floor), best.lib)
+	}
+	if trailing > 0 {
+		b.WriteString(" lower is better, except msgs/s |")
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(b, "| %s | **tether / raw** |%s", sc, lead)
+	for _, c := range cols {
+		if tether == nil || raw == nil {
+			b.WriteString(" n/a |")
+			continue
+		}
+		fmt.Fprintf(b, " %s |", ratio(c.get(*tether), c.get(*raw), c.floor))
+	}
+	if trailing > 0 {
+		b.WriteString(" |")
+	}
+	b.WriteString("\n")
+}
+
+const legend = `
+How to read it:
+- **server µs/msg**: the server process's CPU time (utime+stime, from getrusage at µs resolution; /proc/<pid>/stat is read alongside as a cross-check) over the measurement window, divided by the messages echoed in it — for broadcast, by the messages delivered (one broadcast to N clients = N). It includes the kernel's share of the socket work.
+- **msgs/s**, **p50**, **p99**: measured by the client. Echo and deflate: 16 connections, each a closed loop (send one message, read the echo, compare every byte), p50/p99 of one round trip. Broadcast: 1,000 clients, one 256 B message sent by client 0 and delivered by the server to all of them, one round at a time; p50/p99 of a round, msgs/s counts deliveries.
+- **allocs/msg**: the server's runtime.MemStats.Mallocs over the window, divided like µs/msg.
+- **tether / best peer**: tether's figure divided by the best peer's (raw excluded; named in parentheses), column by column; below 1 is better for every column but msgs/s. **tether / raw**: the same against the raw TCP echo.
+- The load client is one program for every server: its own minimal WebSocket client (masked frames, one buffer per direction), or the raw length-prefixed protocol. Text messages (ASCII text; a JSON corpus for deflate); every echoed byte is compared.
+- Servers, each as its library's documentation shows: **tether** runtime.Server, range over Messages, Send, Message.Release (defaults: UTF-8 validation, keepalive pings); **gorilla** examples/echo (ReadMessage/WriteMessage), broadcast with PreparedMessage; **coder** Accept + its own echo loop (Reader, Writer, io.CopyBuffer with a pooled 32 KiB buffer), broadcast with Write; **gobwas** UpgradeHTTP + wsutil.ReadClientData/WriteServerMessage (README), deflate with the README's wsflate+wsutil loop; **gws** the README's "Best Practice" (Upgrader on net/http, ReadLoop goroutine) with CheckUtf8Enabled, ParallelEnabled off (it reorders one connection's messages), broadcast with Broadcaster; **raw** length-prefixed TCP echo (4-byte length, 16 KiB read buffer like tether's, one write per message). Read limit 1 MiB everywhere.
+- UTF-8: tether, gws and gobwas (helpers) validate text messages; gorilla and coder do not validate, nor does gobwas's wsflate loop.
+- deflate: a corpus of 256 JSON messages (order updates, chat lines, presence, tickers; 150 B – 4 KiB), compressed by the client too. **nctx** offers ` + "`permessage-deflate; client_no_context_takeover; server_no_context_takeover`" + ` (the one negotiation every library supports); **ctx** offers what a browser offers, ` + "`permessage-deflate; client_max_window_bits`" + `, and counts only servers that keep the context (gorilla and gobwas answer no-context-takeover: n/a). wire/plain is server→client payload bytes on the wire over the plain bytes. Library defaults otherwise: gorilla level 1, coder BestSpeed (threshold 512 B nctx / 128 B ctx), gws level 1 (threshold 512 B nctx), gobwas stdlib flate level 9 (its README and DefaultHelper). tether: n/a until the runtime negotiates permessage-deflate.
+- Idle: heap+stack is HeapInuse+StackInuse after runtime.GC; RSS is VmRSS after debug.FreeOSMemory; both minus the same figures before the connections, divided by the connections.
+`
+
+// benchmarksDoc wraps the table for BENCHMARKS.md.
+func benchmarksDoc(md string) string {
+	return `# Benchmarks
+
+tether against the Go WebSocket libraries people use — gorilla/websocket,
+coder/websocket, gobwas/ws, lxzan/gws — and against a raw TCP echo (the
+physical limit), measured by the harness in ` + "`test/bench`" + ` (a separate Go
+module, so the library never depends on its competitors). ` + "`make bench`" + `
+regenerates this page; ` + "`make bench-quick`" + ` runs one short repetition for
+iteration (results/latest.md only). ` + "`cd test/bench && go run ./cmd/benchrun -profile tether`" + `
+profiles tether's server in the 1 KiB echo.
+
+## Latest results
+
+` + md
+}
