@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -245,7 +246,9 @@ func (c *Conn) run() {
 	})
 	rerr := c.readLoop(gctx)
 	stop()
-	c.abort(nil)
+	// If the writer failed, its error is the cause, even when the
+	// AfterFunc above has not recorded it yet.
+	c.abort(context.Cause(gctx))
 	c.cancelGroup(g)
 	c.finish(rerr)
 }
@@ -356,10 +359,21 @@ func (c *Conn) finish(readErr error) {
 	if c.closeTimer != nil {
 		c.closeTimer.Stop()
 	}
+	if !c.proto.EOFReceived() {
+		c.proto.FeedEOF() // the reader stopped early: the state is CLOSED
+	}
+	// The cause is the abort's, else the protocol failure's (a bad frame
+	// from the peer, a keepalive timeout...), else the network error.
 	cause := c.cause
-	if cause == nil && readErr != nil && !errors.Is(readErr, net.ErrClosed) {
+	if cause == nil {
+		cause = c.proto.Failure()
+	}
+	// EOF after a close frame was received is the expected end, not a cause.
+	expectedEOF := errors.Is(readErr, io.EOF) && c.proto.CloseRcvd() != nil
+	if cause == nil && readErr != nil && !errors.Is(readErr, net.ErrClosed) && !expectedEOF {
 		cause = readErr
 	}
+	c.cause = cause // CloseStatus and later calls report the same
 	ce := c.proto.CloseError(cause)
 	for _, b := range c.ctrlQ {
 		putBuf(b)

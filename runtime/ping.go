@@ -71,10 +71,11 @@ func (c *Conn) forgetPing(ch chan time.Duration) {
 // queueControl queues a ping or pong ahead of queued data.
 func (c *Conn) queueControl(op ws.Opcode, payload []byte) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.proto.State() != ws.StateOpen {
+		c.mu.Unlock() // closeErr takes c.mu once the connection is done
 		return c.closeErr()
 	}
+	defer c.mu.Unlock()
 	b := getBuf()
 	var err error
 	if op == ws.OpPing {

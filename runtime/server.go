@@ -181,12 +181,32 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 	s.mu.Lock()
 	delete(s.raw, nc)
-	s.conns[c] = struct{}{}
 	s.mu.Unlock()
+	s.track(c)
 	s.runHandler(c)
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+}
+
+// track adds c to the open connections. A connection whose handshake
+// passed the shutdown check just before Shutdown began is not in the
+// list Shutdown closed: it is closed here.
+func (s *Server) track(c *Conn) {
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	late := s.shutdown
+	s.mu.Unlock()
+	if late {
+		go func() { _ = c.Close(s.closeCode(), s.CloseReason) }()
+	}
+}
+
+func (s *Server) closeCode() ws.CloseCode {
+	if s.CloseCode == 0 {
+		return ws.CloseGoingAway
+	}
+	return s.CloseCode
 }
 
 func (s *Server) handshake(ctx context.Context, nc net.Conn, opts resolved) (*Conn, error) {
@@ -266,9 +286,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.mu.Unlock()
+	s.track(c)
 	s.runHandler(c)
 	s.mu.Lock()
 	delete(s.conns, c)
@@ -308,10 +326,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if first && s.Options.Logger != nil {
 		s.Options.Logger.Info("server closing")
 	}
-	code := s.CloseCode
-	if code == 0 {
-		code = ws.CloseGoingAway
-	}
+	code := s.closeCode()
 	for _, c := range conns {
 		go func() { _ = c.Close(code, s.CloseReason) }()
 	}

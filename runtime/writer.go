@@ -104,6 +104,9 @@ func (c *Conn) release() { <-c.sendSem }
 // queueFrame waits for room in the write queue (backpressure), then frames
 // one data frame and queues it. Cancelling ctx while waiting queues nothing.
 func (c *Conn) queueFrame(ctx context.Context, op ws.Opcode, fin bool, payload []byte, noCompress bool) error {
+	if err := ctx.Err(); err != nil {
+		return err // ended before the call: queue nothing
+	}
 	c.mu.Lock()
 	for c.queued > c.opts.WriteLimit && c.opts.WriteLimit > 0 {
 		if c.proto.State() != ws.StateOpen {
@@ -291,7 +294,8 @@ func (w *MessageWriter) Close() error {
 	w.closed = true
 	defer w.c.release()
 	if w.typ == ws.OpText && !w.v.Complete() {
-		return w.c.abandonFragments(ws.OpContinuation, ErrInvalidUTF8)
+		// Fails the connection only if a frame was sent.
+		return w.c.abandonFragments(w.op, ErrInvalidUTF8)
 	}
 	err := w.c.queueFrame(context.WithoutCancel(w.ctx), w.op, true, nil, w.noComp)
 	if err != nil && w.op == ws.OpContinuation {
