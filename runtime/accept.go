@@ -193,7 +193,7 @@ func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resol
 	}
 	c := newConn(connParams{
 		nc: nc, side: ws.Server, opts: opts, negotiated: res.neg,
-		request: r, leftover: leftover, username: res.username,
+		request: r.WithContext(context.WithoutCancel(r.Context())), leftover: leftover, username: res.username,
 		response: &http.Response{StatusCode: res.resp.Status, Status: "101 Switching Protocols", Header: res.resp.Header, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1},
 	})
 	c.log.Info("connection open")

@@ -681,3 +681,26 @@ func TestFramesPipelinedWithTheHandshakeRequestAreNotLost(t *testing.T) {
 		})
 	}
 }
+
+func TestRequestContextOutlivesTheOpenTimeout(t *testing.T) {
+	got := make(chan error, 1)
+	url := startServer(t, &Server{
+		Options: ServerOptions{Options: Options{OpenTimeout: 50 * time.Millisecond}},
+		Handler: func(ctx context.Context, c *Conn) error {
+			// The handshake's deadline must not leak into the open
+			// connection's request context.
+			_, hasDeadline := c.Request().Context().Deadline()
+			if hasDeadline {
+				got <- errors.New("request context has the open timeout's deadline")
+			} else {
+				got <- c.Request().Context().Err()
+			}
+			return nil
+		},
+	})
+	c := dial(t, url, nil)
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	<-c.Done()
+}
