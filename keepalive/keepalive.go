@@ -62,24 +62,19 @@ func (t realTimer) Stop() bool                   { return t.t.Stop() }
 // RealClock is the Clock of real time.
 var RealClock Clock = realClock{}
 
-// sleep waits for d on clock, or until ctx ends (false).
-func sleep(ctx context.Context, clock Clock, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := clock.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C():
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // Run applies the policy to p until ctx ends (it then returns nil), the
-// peer fails to answer in time (ErrTimeout), or sending fails (that error).
-// Each measured latency is passed to observe, if not nil.
+// connection ends (a pong channel closed without a value: nil), the peer
+// fails to answer in time (ErrTimeout), or sending fails (that error).
+//
+// The schedule is that of Python websockets: sleep Interval minus the last
+// measured latency (the first sleep is the full Interval; no sleep at all
+// when the latency exceeded the Interval), send a ping, and wait up to
+// Timeout for its pong. With a zero Timeout, Run does not wait: it pings
+// every Interval and still reports the latency of pongs that arrive before
+// the next ping. In Pong mode it sends an unsolicited pong every Interval.
+//
+// Each measured latency is passed to observe, if not nil. A nil clock means
+// real time.
 func Run(ctx context.Context, pol Policy, p Pinger, clock Clock, observe func(time.Duration)) error {
 	if pol.Interval <= 0 {
 		return nil
@@ -87,16 +82,38 @@ func Run(ctx context.Context, pol Policy, p Pinger, clock Clock, observe func(ti
 	if clock == nil {
 		clock = RealClock
 	}
+	if observe == nil {
+		observe = func(time.Duration) {}
+	}
 	var latency time.Duration
+	var pending <-chan time.Duration // an unanswered ping, when Timeout is zero
 	for {
-		if !sleep(ctx, clock, pol.Interval-latency) {
+		if d := pol.Interval - latency; d > 0 {
+			t := clock.NewTimer(d)
+		sleep:
+			for {
+				select {
+				case <-t.C():
+					break sleep
+				case <-ctx.Done():
+					t.Stop()
+					return nil
+				case l, ok := <-pending:
+					pending = nil
+					if !ok {
+						t.Stop()
+						return nil // the connection ended
+					}
+					observe(l)
+				}
+			}
+		} else if ctx.Err() != nil {
 			return nil
 		}
 		if pol.Pong {
 			if err := p.SendPong(); err != nil {
 				return err
 			}
-			latency = 0
 			continue
 		}
 		pong, err := p.SendPing()
@@ -104,7 +121,7 @@ func Run(ctx context.Context, pol Policy, p Pinger, clock Clock, observe func(ti
 			return err
 		}
 		if pol.Timeout <= 0 {
-			latency = 0
+			latency, pending = 0, pong
 			continue
 		}
 		t := clock.NewTimer(pol.Timeout)
@@ -115,9 +132,7 @@ func Run(ctx context.Context, pol Policy, p Pinger, clock Clock, observe func(ti
 				return nil // the connection ended
 			}
 			latency = l
-			if observe != nil {
-				observe(l)
-			}
+			observe(l)
 		case <-t.C():
 			return ErrTimeout
 		case <-ctx.Done():
