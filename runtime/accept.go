@@ -70,7 +70,13 @@ func serverHandshake(ctx context.Context, r *http.Request, o *ServerOptions, log
 		}
 	}
 	if res.resp == nil {
-		h, neg, err := o.Handshake.Accept(r)
+		hs := o.Handshake
+		var h http.Header
+		var neg ws.Negotiated
+		var err error
+		if hs.Extensions, err = serverExtensions(o); err == nil {
+			h, neg, err = hs.Accept(r)
+		}
 		if err != nil {
 			status, rh, body := ws.RejectResponse(err)
 			if status == http.StatusInternalServerError {

@@ -83,6 +83,9 @@ func Dial(ctx context.Context, rawURL string, o *DialOptions) (*Conn, *http.Resp
 	if err != nil {
 		return nil, nil, err
 	}
+	if _, err := clientExtensions(o); err != nil {
+		return nil, nil, err // bad options fail before connecting
+	}
 	if opts.OpenTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, opts.OpenTimeout)
@@ -150,10 +153,14 @@ func withDeadline(ctx context.Context, nc net.Conn) (stop func()) {
 func handshakeClient(ctx context.Context, nc net.Conn, u *url.URL, o *DialOptions, opts resolved) (*Conn, *http.Response, error) {
 	stop := withDeadline(ctx, nc)
 	defer stop()
+	exts, err := clientExtensions(o)
+	if err != nil {
+		return nil, nil, err
+	}
 	hs := ws.ClientHandshake{
 		Origin:        o.Origin,
 		Subprotocols:  o.Subprotocols,
-		Extensions:    o.Extensions,
+		Extensions:    exts,
 		Header:        o.Header,
 		UserAgent:     o.UserAgent,
 		OmitUserAgent: o.OmitUserAgent,

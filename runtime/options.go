@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tetherws/tether/compress"
 	"github.com/tetherws/tether/keepalive"
 	"github.com/tetherws/tether/ws"
 )
@@ -51,7 +52,18 @@ type Options struct {
 	// Streaming delivers each received message in pieces, one or more per
 	// frame, as they arrive, instead of whole: see Message.First/Fin. A
 	// message can then be larger than memory (raise MaxMessageSize).
+	// Uncompressed frames are split into pieces of at most one read;
+	// a compressed frame is decoded whole, so with permessage-deflate a
+	// piece is one frame (bounded by MaxFrameSize when set).
 	Streaming bool
+
+	// Compression tunes permessage-deflate (RFC 7692), which is
+	// negotiated by default: nil means compress.Default (4 KiB windows
+	// both ways with context takeover; about 8 KiB per idle connection).
+	// See compress.Options and its presets.
+	Compression *compress.Options
+	// DisableCompression turns permessage-deflate off.
+	DisableCompression bool
 
 	// Limits bounds the HTTP messages of the opening handshake.
 	Limits ws.Limits

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
@@ -18,8 +19,15 @@ import (
 )
 
 // seqMessage is message i of a numbered stream: its index at both ends.
+// seqMessage returns message i of a numbered stream. Its body is
+// pseudo-random so that compression (on by default) cannot shrink it: the
+// tests that use it count queued bytes.
 func seqMessage(i, size int) []byte {
-	b := bytes.Repeat([]byte{byte(i)}, size)
+	b := make([]byte, size)
+	rng := rand.New(rand.NewPCG(uint64(i), uint64(size)))
+	for j := range b {
+		b[j] = byte(rng.Uint32())
+	}
 	binary.BigEndian.PutUint32(b, uint32(i))
 	binary.BigEndian.PutUint32(b[size-4:], uint32(i))
 	return b

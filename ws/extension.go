@@ -38,7 +38,10 @@ type Extension interface {
 	// Decode rewrites an incoming data frame. limit is the number of bytes
 	// the decoded payload may have (negative: no limit); past it, Decode
 	// fails with a *ProtocolError of code 1009. A corrupt payload fails
-	// with code 1002.
+	// with code 1002. Decode may return an empty payload for a frame that
+	// is not the last of its message (an extension that holds input back
+	// until it can be decoded); the held-back output then counts against
+	// the limit of the frame that releases it.
 	Decode(f *Frame, limit int64) error
 }
 
@@ -46,6 +49,21 @@ type Extension interface {
 // buffers, compressors) to give back when the connection ends.
 type ExtensionCloser interface {
 	Close()
+}
+
+// SendBufferReleaser is implemented by extensions whose Encode output lives
+// in a buffer they can give back: the Protocol calls ReleaseSendBuffers as
+// soon as it has copied an encoded payload into the frame, so that an idle
+// connection keeps no encode buffer.
+type SendBufferReleaser interface {
+	ReleaseSendBuffers()
+}
+
+// ReceiveBufferReleaser is the receive-side counterpart: the Protocol calls
+// ReleaseReceiveBuffers when Next has drained its input, once the caller is
+// done with the last decoded payload.
+type ReceiveBufferReleaser interface {
+	ReleaseReceiveBuffers()
 }
 
 // ClientExtensionFactory offers an extension in the client's request and

@@ -283,6 +283,22 @@ func (p *Protocol) consume(k int) {
 // returns a *ProtocolError; the close frame to send is then queued for
 // TakeOutput and every later byte is ignored.
 func (p *Protocol) Next() (Event, error) {
+	ev, err := p.next()
+	if ev.Kind == EventNone && err == nil {
+		// The input is drained: keep no reference to the caller's buffer,
+		// and let extensions drop the output of their last decode (the
+		// caller is done with the previous event).
+		p.in = nil
+		for _, e := range p.cfg.Extensions {
+			if r, ok := e.(ReceiveBufferReleaser); ok {
+				r.ReleaseReceiveBuffers()
+			}
+		}
+	}
+	return ev, err
+}
+
+func (p *Protocol) next() (Event, error) {
 	for {
 		if p.discard || p.eofRcvd {
 			p.in = nil
@@ -425,7 +441,15 @@ func (p *Protocol) readHeader() (bool, error) {
 	if !p.msgDecode && h.Rsv != 0 {
 		return false, p.fail(CloseProtocolError, "reserved bits must be 0")
 	}
-	if err := p.checkSize(h.Length); err != nil {
+	if p.msgDecode {
+		// An extension decodes this frame: its decoded size is checked
+		// after decoding. The wire length only bounds what is buffered,
+		// with room for encoding overhead (deflate turns an empty final
+		// frame into one byte, and incompressible data grows a little).
+		if err := p.checkWireSize(h.Length); err != nil {
+			return false, err
+		}
+	} else if err := p.checkSize(h.Length); err != nil {
 		return false, err
 	}
 	p.inFrame, p.whole = true, p.msgDecode
@@ -472,6 +496,16 @@ func (p *Protocol) checkSize(n int64) error {
 			" bytes exceeds limit of "+itoa(limit)+" bytes")
 	}
 	return p.fail(CloseMessageTooBig, "frame with "+itoa(n)+" bytes exceeds limit of "+itoa(limit)+" bytes")
+}
+
+// checkWireSize bounds the wire length of a frame that extensions decode:
+// the remaining budget plus an eighth and 1 KiB of encoding overhead.
+func (p *Protocol) checkWireSize(n int64) error {
+	b := p.budget()
+	if b < 0 || n <= b+b/8+1024 {
+		return nil
+	}
+	return p.checkSize(n)
 }
 
 // readWholeFrame assembles a control frame or a frame extensions decode.
@@ -691,6 +725,12 @@ func (p *Protocol) AppendData(dst []byte, op Opcode, fin bool, payload []byte, n
 	}
 	p.sendMsg = !fin
 	p.appendFrame(&dst, op, fin, f.Rsv, f.Payload)
+	// The encoded payload is copied into dst: extensions may drop it.
+	for _, e := range p.cfg.Extensions {
+		if r, ok := e.(SendBufferReleaser); ok {
+			r.ReleaseSendBuffers()
+		}
+	}
 	f.Payload = nil // do not keep the caller's buffer alive
 	return dst, nil
 }

@@ -200,7 +200,9 @@ func TestClosesSlowClientWith1008(t *testing.T) {
 	ctx := testCtx(t)
 	// slow never reads: its Messages buffer (MaxQueue 1), the socket
 	// buffers and then its hub queue fill up until the hub drops it.
-	slow, _, err := runtime.Dial(ctx, wsURL(base, "slow"), &runtime.DialOptions{Options: runtime.Options{MaxQueue: 1}})
+	// It declines compression, which would shrink the repetitive test
+	// messages to a few bytes and take ages to fill the buffers.
+	slow, _, err := runtime.Dial(ctx, wsURL(base, "slow"), &runtime.DialOptions{Options: runtime.Options{MaxQueue: 1, DisableCompression: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

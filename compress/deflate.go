@@ -1,0 +1,548 @@
+package compress
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+
+	"github.com/tetherws/tether/ws"
+)
+
+// Agreement is the outcome of a negotiation as one endpoint sees it.
+type Agreement struct {
+	// LocalNoContextTakeover: this endpoint compresses each message on its
+	// own, so it keeps no history of what it sent.
+	LocalNoContextTakeover bool
+	// RemoteNoContextTakeover: the peer compresses each message on its
+	// own, so this endpoint keeps no history of what it received.
+	RemoteNoContextTakeover bool
+	// LocalMaxWindowBits is the window of this endpoint's compressor, 8..15.
+	LocalMaxWindowBits int
+	// RemoteMaxWindowBits is the window of the peer's compressor, 8..15.
+	RemoteMaxWindowBits int
+}
+
+// Deflate is a negotiated permessage-deflate extension for one connection.
+// It implements ws.Extension and ws.ExtensionCloser.
+//
+// Between messages it keeps only its history windows: the last 2^bits
+// bytes sent and received, for the directions that use context takeover.
+// A compressor or decompressor is borrowed from a process-wide pool for
+// each message (a compressor stays borrowed across the frames of a
+// fragmented message) and loaded with the history. After a message the
+// compressor goes back to the pool still loaded; the connection keeps a
+// weak ticket and takes it back for its next message if no other
+// connection took it meanwhile, which saves reloading the history on busy
+// connections without pinning anything on idle ones.
+//
+// The payloads Encode and Decode return alias per-direction buffers that
+// are kept for the next message; a runtime that wants idle connections to
+// hold only their windows calls ReleaseBuffers (or the per-direction
+// variants) once it has consumed them.
+//
+// As ws.Extension requires, Encode and Decode may run concurrently with
+// each other but each must not run concurrently with itself; Close and
+// ReleaseBuffers must not run concurrently with either.
+type Deflate struct {
+	agreed           Agreement
+	params           []ws.Param
+	level, threshold int
+	sendW, recvW     int  // history window sizes
+	keepSend         bool // the send history is needed between messages
+
+	// Send side, used by Encode.
+	sHist *[]byte    // last sendW bytes sent compressed (context takeover)
+	sOut  *[]byte    // output of the last Encode
+	sDefl *deflater  // compressor of the message being sent
+	sComp bool       // the message being sent is compressed
+	sPark parkTicket // to take back the compressor of the last message
+
+	// Receive side, used by Decode.
+	rHist   *[]byte // last recvW bytes received compressed
+	rOut    *[]byte // output of the last Decode
+	rPend   *[]byte // compressed input not yet inflated (see Decode)
+	rMsg    bool    // a compressed message is being received
+	rProbes int     // failed block-boundary probes in this message
+
+	closed bool
+}
+
+func newDeflate(o *Options, a Agreement, ps []ws.Param) *Deflate {
+	d := &Deflate{
+		agreed:    a,
+		params:    ps,
+		level:     o.level(),
+		threshold: o.Threshold,
+		sendW:     1 << a.LocalMaxWindowBits,
+		// A peer announcing 8 bits may be zlib, which cannot compress
+		// with 256 bytes and silently uses 512: accept that.
+		recvW: 1 << max(a.RemoteMaxWindowBits, 9),
+	}
+	d.keepSend = !a.LocalNoContextTakeover && d.level != HuffmanOnly
+	return d
+}
+
+// Name returns "permessage-deflate".
+func (d *Deflate) Name() string { return ExtensionName }
+
+// Params returns the negotiated parameters, as the server answered them.
+func (d *Deflate) Params() []ws.Param { return d.params }
+
+// RsvBits returns RSV1, the bit that marks a compressed message.
+func (d *Deflate) RsvBits() byte { return ws.RSV1 }
+
+// Agreement returns the negotiated parameters from this endpoint's view.
+func (d *Deflate) Agreement() Agreement { return d.agreed }
+
+var errClosed = errors.New("compress: extension used after Close")
+
+// syncTail is the end of a sync flush, removed from the end of each message.
+var syncTail = []byte{0x00, 0x00, 0xff, 0xff}
+
+// Encode compresses an outgoing data frame. The first frame of a message
+// decides: the message is sent as it is when Frame.NoCompress is set or
+// when it fits in one frame shorter than Options.Threshold; otherwise
+// each frame is compressed and sync-flushed, RSV1 is set on the first
+// frame, and the final frame loses the trailing 00 00 ff ff (RFC 7692
+// §7.2.1).
+func (d *Deflate) Encode(f *ws.Frame) error {
+	if d.closed {
+		return errClosed
+	}
+	if f.Opcode != ws.OpContinuation {
+		if d.sDefl != nil { // a message was left unfinished
+			putDeflater(d.sDefl)
+			d.sDefl = nil
+		}
+		d.sComp = !f.NoCompress && (!f.Fin || len(f.Payload) >= d.threshold)
+		if !d.sComp {
+			return nil
+		}
+		f.Rsv |= ws.RSV1
+		if f.Fin && len(f.Payload) < smallMax && d.level != HuffmanOnly {
+			d.encodeSmall(f)
+			return nil
+		}
+		d.beginSend(len(f.Payload), f.Fin)
+	} else if !d.sComp {
+		return nil
+	} else if d.sDefl == nil {
+		return errors.New("compress: continuation frame without a first frame")
+	}
+
+	out := d.sOut
+	if out == nil {
+		out = getBuf(len(f.Payload)/2 + 64)
+	}
+	*out = (*out)[:0]
+	w := d.sDefl
+	w.out.b = out
+	_, err := w.fw.Write(f.Payload)
+	if err == nil {
+		err = w.fw.Flush()
+	}
+	d.sOut, w.out.b = w.out.b, nil
+	if err != nil { // cannot happen: the output is memory
+		return err
+	}
+	b := *d.sOut
+	if f.Fin {
+		if bytes.HasSuffix(b, syncTail) {
+			b = b[:len(b)-len(syncTail)]
+		}
+		t := releaseDeflater(w)
+		if d.keepSend && (w.key >= windowKey || d.agreed.LocalMaxWindowBits == 15) {
+			d.sPark = t // its state continues this connection's history
+		}
+		d.sDefl = nil
+	}
+	if d.keepSend {
+		d.sHist = pushHistory(d.sHist, d.sendW, f.Payload)
+	}
+	f.Payload = b
+	return nil
+}
+
+// encodeSmall compresses a short message sent in one frame with the
+// built-in encoder, which borrows no compressor.
+func (d *Deflate) encodeSmall(f *ws.Frame) {
+	d.dropParked() // its history will miss this message
+	var hist []byte
+	if d.keepSend && d.sHist != nil {
+		hist = *d.sHist
+	}
+	out := growBuf(d.sOut, 2*len(f.Payload)+32)
+	*out = encodeSmall((*out)[:0], hist, f.Payload, d.sendW)
+	d.sOut = out
+	b := bytes.TrimSuffix(*out, syncTail)
+	if d.keepSend {
+		d.sHist = pushHistory(d.sHist, d.sendW, f.Payload)
+	}
+	f.Payload = b
+}
+
+// beginSend borrows the compressor for a message of n bytes in its first
+// frame (single: the only frame) and loads the history into it.
+func (d *Deflate) beginSend(n int, single bool) {
+	var dict []byte
+	if d.keepSend && d.sHist != nil {
+		dict = *d.sHist
+	}
+	bits := d.agreed.LocalMaxWindowBits
+	key := levelKey(d.level)
+	switch {
+	case d.level == HuffmanOnly, bits == 15:
+	case len(dict) == 0 && single && n <= 1<<bits:
+		// No history and a message within the window: whatever the
+		// encoder's reach, no back-reference can pass the window.
+	default:
+		// klauspost/compress's only window-limited encoder.
+		key = windowKey + bits
+	}
+	if w := d.sPark.take(); w != nil {
+		d.sPark = parkTicket{}
+		if w.key == key {
+			// Still loaded with exactly this connection's history.
+			d.sDefl = w
+			return
+		}
+		putDeflater(w)
+	}
+	d.sPark = parkTicket{}
+	d.sDefl = getDeflater(key, nil, dict)
+}
+
+// dropParked forgets the compressor of the last message: it will not have
+// the history of the next one.
+func (d *Deflate) dropParked() { d.sPark = parkTicket{} }
+
+// pushHistory appends data to the window history h of w bytes (a buffer
+// of capacity w, allocated on first use), keeping the last w bytes.
+func pushHistory(h *[]byte, w int, data []byte) *[]byte {
+	if h == nil {
+		if len(data) == 0 {
+			return nil
+		}
+		h = getBuf(w)
+	}
+	b := *h
+	switch {
+	case len(data) >= w:
+		b = b[:w]
+		copy(b, data[len(data)-w:])
+	default:
+		if over := len(b) + len(data) - w; over > 0 {
+			b = b[:copy(b, b[over:])]
+		}
+		b = append(b, data...)
+	}
+	*h = b
+	return h
+}
+
+// endBlock is appended to the compressed data given to the decompressor:
+// a final stored block of 8 known bytes. Decoding stops cleanly on it and
+// outputs these bytes only if the data before it ended on a block
+// boundary, which tells whether a frame can be inflated on its own (the
+// decompressor cannot be suspended between frames).
+var endBlock = []byte{0x01, 0x08, 0x00, 0xf7, 0xff, 0x9e, 'p', 'm', 'd', 0x5a, 'e', 'n', 'd'}
+
+var endMark = endBlock[5:]
+
+// maxFailedProbes bounds the non-final frames of one message inflated on
+// their own without ending on a block boundary; later frames are kept
+// until the end of the message, so that a peer cannot make each frame
+// re-inflate everything received before it.
+const maxFailedProbes = 2
+
+// errNotBoundary: a non-final frame does not end on a block boundary.
+var errNotBoundary = errors.New("compress: not on a block boundary")
+
+func tooBig(limit int64) error {
+	return &ws.ProtocolError{Code: ws.CloseMessageTooBig, Msg: "frame exceeds limit of " + strconv.FormatInt(limit, 10) + " bytes"}
+}
+
+func corrupt() error {
+	return &ws.ProtocolError{Code: ws.CloseProtocolError, Msg: "decompression failed"}
+}
+
+// Decode inflates an incoming frame of a compressed message. ws calls it
+// only for messages whose first frame has RSV1. At most limit bytes are
+// produced (limit < 0: no limit): past it Decode fails with a
+// *ws.ProtocolError of code 1009 without inflating further. Corrupt data,
+// and RSV1 on a continuation frame, fail with code 1002.
+//
+// A frame is inflated as soon as the compressed data up to its end can be
+// (the sender flushed at the end of the frame, as this package and most
+// implementations do). A sender may also cut the compressed data of a
+// message anywhere (RFC 7692 §6.1); such frames are kept, compressed,
+// until a frame ends on a block boundary or the message ends, and their
+// output is returned then. The compressed data kept is bounded by
+// limit + limit/8 + 1 KiB.
+func (d *Deflate) Decode(f *ws.Frame, limit int64) error {
+	if d.closed {
+		return errClosed
+	}
+	if f.Opcode != ws.OpContinuation {
+		d.endReceive()
+		if f.Rsv&ws.RSV1 == 0 {
+			return nil
+		}
+		f.Rsv &^= ws.RSV1
+		d.rMsg = true
+		d.rProbes = 0
+	} else {
+		if f.Rsv&ws.RSV1 != 0 {
+			return &ws.ProtocolError{Code: ws.CloseProtocolError, Msg: "RSV1 set on a continuation frame"}
+		}
+		if !d.rMsg {
+			return nil
+		}
+	}
+	var pend []byte
+	if d.rPend != nil {
+		pend = *d.rPend
+	}
+	switch {
+	case !f.Fin && (d.rProbes >= maxFailedProbes || !endsWithSync(pend, f.Payload)):
+		return d.keep(f, limit)
+	case f.Fin && len(pend) == 0 && len(f.Payload) == 0:
+		// Nothing to inflate: zlib sends an empty final frame when the
+		// previous one was flushed and nothing is left.
+		d.endReceive()
+		return nil
+	}
+
+	in := getBuf(len(pend) + len(f.Payload) + len(syncTail) + len(endBlock))
+	b := append(append(*in, pend...), f.Payload...)
+	end := len(b)
+	if f.Fin {
+		b = append(b, syncTail...)
+	}
+	*in = append(b, endBlock...)
+	out, err := d.inflate(*in, end, limit, f.Fin)
+	putBuf(in)
+	if err == errNotBoundary {
+		d.rProbes++
+		return d.keep(f, limit)
+	}
+	if err != nil {
+		d.endReceive()
+		return err
+	}
+	putBuf(d.rPend)
+	d.rPend = nil
+	if !f.Fin || !d.agreed.RemoteNoContextTakeover {
+		d.rHist = pushHistory(d.rHist, d.recvW, out)
+	}
+	if f.Fin {
+		d.endReceive()
+	}
+	f.Payload = out
+	return nil
+}
+
+// endsWithSync reports whether a ++ b ends with 00 00 ff ff.
+func endsWithSync(a, b []byte) bool {
+	if len(b) >= 4 {
+		return bytes.HasSuffix(b, syncTail)
+	}
+	if len(a)+len(b) < 4 {
+		return false
+	}
+	var t [4]byte
+	n := copy(t[:], a[len(a)-(4-len(b)):])
+	copy(t[n:], b)
+	return t == [4]byte{0, 0, 0xff, 0xff}
+}
+
+// keep adds the frame's payload to the compressed data kept for later
+// and returns the frame empty.
+func (d *Deflate) keep(f *ws.Frame, limit int64) error {
+	n := len(f.Payload)
+	if d.rPend != nil {
+		n += len(*d.rPend)
+	}
+	if limit >= 0 && int64(n) > limit+limit/8+1024 {
+		d.endReceive()
+		return tooBig(limit)
+	}
+	d.rPend = growBuf(d.rPend, len(f.Payload))
+	*d.rPend = append(*d.rPend, f.Payload...)
+	f.Payload = f.Payload[:0]
+	return nil
+}
+
+// endReceive ends the message being received.
+func (d *Deflate) endReceive() {
+	d.rMsg = false
+	if d.rPend != nil {
+		putBuf(d.rPend)
+		d.rPend = nil
+	}
+	if d.agreed.RemoteNoContextTakeover && d.rHist != nil {
+		putBuf(d.rHist)
+		d.rHist = nil
+	}
+}
+
+// inflate decompresses in, which is compressed data (up to end) followed
+// by the tail Decode appends, into d.rOut. It returns the output without
+// the end mark, errNotBoundary when a non-final frame turns out not to end
+// on a block boundary, or a *ws.ProtocolError.
+func (d *Deflate) inflate(in []byte, end int, limit int64, final bool) ([]byte, error) {
+	var dict []byte
+	if d.rHist != nil {
+		dict = *d.rHist
+	}
+	fl := getInflater(in, dict)
+	defer putInflater(fl)
+
+	// genuine reports whether the decompressor has read compressed data
+	// only, not the tail: its verdict then holds whatever follows.
+	genuine := func() bool { return final || len(in)-fl.br.Len() <= end }
+
+	maxOut := int64(-1) // output allowed, end mark included
+	if limit >= 0 {
+		maxOut = limit + int64(len(endMark))
+	}
+	out := d.rOut
+	if out == nil {
+		want := 4*len(in) + 256
+		if maxOut >= 0 && int64(want) > maxOut+1 {
+			want = int(maxOut + 1)
+		}
+		out = getBuf(want)
+	}
+	b := (*out)[:0]
+	for {
+		if len(b) == cap(b) {
+			var nb *[]byte
+			if maxOut >= 0 && int64(4*cap(b)) > maxOut+1 {
+				// Near the limit: what may still be needed, at once.
+				s := make([]byte, 0, int(maxOut+1))
+				nb = &s
+			} else {
+				nb = getBuf(2 * cap(b))
+			}
+			*nb = append(*nb, b...)
+			*out = b
+			putBuf(out)
+			out, b = nb, *nb
+		}
+		room := b[len(b):cap(b)]
+		if maxOut >= 0 && int64(len(b)+len(room)) > maxOut+1 {
+			room = room[:int(maxOut+1)-len(b)]
+		}
+		n, err := fl.fr.Read(room)
+		b = b[:len(b)+n]
+		if maxOut >= 0 && int64(len(b)) > maxOut {
+			*out = b
+			d.rOut = out
+			if genuine() {
+				return nil, tooBig(limit)
+			}
+			return nil, errNotBoundary
+		}
+		if err == nil {
+			continue
+		}
+		if err == io.EOF {
+			rest := fl.br.Len()
+			if rest == 0 {
+				break
+			}
+			if rest == len(in)-end {
+				// The data ended with a block with BFINAL set, without
+				// the empty block RFC 7692 §7.2.3.5 adds: done.
+				*out = b
+				d.rOut = out
+				return b, nil
+			}
+			// A block with BFINAL set: the rest is a new stream over
+			// the same window.
+			fl.restart(window(dict, b, d.recvW))
+			continue
+		}
+		*out = b
+		d.rOut = out
+		if genuine() && err != io.ErrUnexpectedEOF || final {
+			return nil, corrupt()
+		}
+		return nil, errNotBoundary
+	}
+	*out = b
+	d.rOut = out
+	if !bytes.HasSuffix(b, endMark) {
+		if final {
+			return nil, corrupt()
+		}
+		return nil, errNotBoundary
+	}
+	return b[:len(b)-len(endMark)], nil
+}
+
+// window returns the last w bytes of dict ++ b.
+func window(dict, b []byte, w int) []byte {
+	if len(b) >= w {
+		return b[len(b)-w:]
+	}
+	keep := min(len(dict), w-len(b))
+	return append(append(make([]byte, 0, keep+len(b)), dict[len(dict)-keep:]...), b...)
+}
+
+// ReleaseSendBuffers gives back the output buffer of Encode: the payload
+// it last returned must not be used any more. Call it from the goroutine
+// that sends, e.g. when the send queue is empty.
+func (d *Deflate) ReleaseSendBuffers() {
+	putBuf(d.sOut)
+	d.sOut = nil
+}
+
+// ReleaseReceiveBuffers gives back the output buffer of Decode: the
+// payload it last returned must not be used any more. Call it from the
+// goroutine that receives, e.g. before waiting for more input.
+func (d *Deflate) ReleaseReceiveBuffers() {
+	putBuf(d.rOut)
+	d.rOut = nil
+}
+
+// ReleaseBuffers gives back the output buffers of both directions, so
+// that an idle connection keeps only its history windows. It must not run
+// concurrently with Encode or Decode.
+func (d *Deflate) ReleaseBuffers() {
+	d.ReleaseSendBuffers()
+	d.ReleaseReceiveBuffers()
+}
+
+// Close gives back every buffer and any borrowed compressor. It
+// implements ws.ExtensionCloser; the extension must not be used after.
+func (d *Deflate) Close() {
+	if d.closed {
+		return
+	}
+	d.closed = true
+	d.ReleaseBuffers()
+	d.dropParked()
+	if d.sDefl != nil {
+		putDeflater(d.sDefl)
+		d.sDefl = nil
+	}
+	for _, b := range []**[]byte{&d.sHist, &d.rHist, &d.rPend} {
+		putBuf(*b)
+		*b = nil
+	}
+}
+
+// retained returns the bytes of buffers the extension holds between
+// messages (a borrowed compressor counts as its output buffer only).
+func (d *Deflate) retained() int {
+	n := 0
+	for _, b := range []*[]byte{d.sHist, d.sOut, d.rHist, d.rOut, d.rPend} {
+		if b != nil {
+			n += cap(*b)
+		}
+	}
+	return n
+}

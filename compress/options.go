@@ -1,0 +1,143 @@
+package compress
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Compression levels. Levels 1 to 9 trade speed for ratio as in zlib;
+// DefaultLevel is 5, the default of github.com/klauspost/compress/flate.
+const (
+	// DefaultLevel is used when Options.Level is 0.
+	DefaultLevel = 5
+	// BestSpeed is the fastest level that finds matches.
+	BestSpeed = 1
+	// BestCompression is the slowest level with the best ratio.
+	BestCompression = 9
+	// HuffmanOnly uses no back-references at all, only Huffman coding: it
+	// is fast, keeps no history (no window memory on the sending side,
+	// whatever the window) and compresses text by about a third.
+	HuffmanOnly = -2
+)
+
+// DefaultWindowBits is the window the server answers with when not
+// configured, in both directions, as in the Python websockets library:
+// 2^12 = 4 KiB of history per direction.
+const DefaultWindowBits = 12
+
+// Options configures permessage-deflate for a client or a server factory.
+// The zero value gives the defaults of the Python websockets library: a
+// client offers "permessage-deflate; client_max_window_bits", and a server
+// answers server_max_window_bits=12 and (when the client allows it)
+// client_max_window_bits=12, with context takeover both ways.
+//
+// Window bits are 8 to 15 (RFC 7692): a window of 2^bits bytes. They set
+// both the compression ratio and the memory an idle connection keeps: with
+// context takeover, 2^bits bytes of history per direction.
+type Options struct {
+	// Level is the compression level: 1 (fastest) to 9 (smallest), or
+	// HuffmanOnly; 0 means DefaultLevel. Levels 7 to 9 are slower and
+	// clear a 640 KiB table whenever a compressor is loaded with a
+	// connection's history: they suit large messages only.
+	//
+	// The level applies to 15-bit windows and to messages compressed
+	// without history (no context takeover). With a narrower window and
+	// context takeover, klauspost/compress has a single window-limited
+	// encoder, comparable to level 5, used whatever the level. Messages
+	// under 128 bytes sent in one frame use a small built-in encoder
+	// (fixed Huffman codes, matches in the history), whatever the level
+	// except HuffmanOnly: klauspost/compress finds no matches in them.
+	Level int
+
+	// Threshold is the size under which a message is sent uncompressed
+	// (its frame has no RSV1). 0 compresses every message. It applies to
+	// messages sent in one frame; a fragmented message is compressed,
+	// since its size is not known when its first frame goes out. A few
+	// dozen bytes is a sensible value: deflate cannot shrink shorter data.
+	Threshold int
+
+	// ServerNoContextTakeover makes the server compress each message on
+	// its own (the client forgets the server's history after each
+	// message). A client asks for it in its offer and requires it in the
+	// answer; a server answers with it.
+	ServerNoContextTakeover bool
+	// ClientNoContextTakeover makes the client compress each message on
+	// its own. A client announces it in its offer; a server answers with
+	// it, which the client must then honour.
+	ClientNoContextTakeover bool
+
+	// ServerMaxWindowBits is the window of the server's compressor.
+	// Client: 0 asks nothing (the server chooses, 15 if it says nothing);
+	// 8..15 asks the server to use at most that. Server: 0 means
+	// DefaultWindowBits; 8..15 is the largest window the server uses (a
+	// client may ask for less).
+	ServerMaxWindowBits int
+	// ClientMaxWindowBits is the window of the client's compressor.
+	// Client: 0 offers client_max_window_bits without a value (the server
+	// may choose a window; 15 if it says nothing); 8..15 offers that value,
+	// the largest window the client uses. Server: 0 means
+	// DefaultWindowBits; 8..15 is the largest window the server lets the
+	// client use, answered when the client's offer allows it.
+	ClientMaxWindowBits int
+
+	// RequireClientMaxWindowBits (server only) declines clients that do
+	// not offer client_max_window_bits, so that no client compresses with
+	// a 32 KiB window the server must keep.
+	RequireClientMaxWindowBits bool
+}
+
+// Presets trade memory for ratio and speed. Memory is what an idle
+// connection keeps with these options on both sides (history windows,
+// after ReleaseBuffers); compressors and decompressors are pooled and
+// shared by all connections.
+var (
+	// Default is the zero Options: level 5, 4 KiB windows both ways with
+	// context takeover. 8 KiB per idle connection.
+	Default = Options{}
+	// Fast compresses every message on its own at level 1: no history is
+	// kept, so an idle connection costs nothing and each message avoids
+	// reloading a window, at the cost of ratio on small messages.
+	// 0 KiB per idle connection.
+	Fast = Options{Level: BestSpeed, ServerNoContextTakeover: true, ClientNoContextTakeover: true}
+	// SmallMemory keeps 512-byte windows (9 bits) both ways at level 5.
+	// 1 KiB per idle connection.
+	SmallMemory = Options{ServerMaxWindowBits: 9, ClientMaxWindowBits: 9}
+	// BestRatio keeps the full 32 KiB windows (15 bits) at level 6: the
+	// best ratio on streams of similar messages, and the slowest when a
+	// compressor must be reloaded with 32 KiB of history.
+	// 64 KiB per idle connection.
+	BestRatio = Options{Level: 6, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}
+)
+
+// ErrOptions is matched (errors.Is) by the errors of invalid Options.
+var ErrOptions = errors.New("compress: invalid options")
+
+type optionsError string
+
+func (e optionsError) Error() string        { return "compress: " + string(e) }
+func (e optionsError) Is(target error) bool { return target == ErrOptions }
+
+func (o *Options) check() error {
+	if o.Level != HuffmanOnly && (o.Level < 0 || o.Level > 9) {
+		return optionsError("level " + strconv.Itoa(o.Level) + " is not 1..9, HuffmanOnly or 0")
+	}
+	if o.Threshold < 0 {
+		return optionsError("negative threshold")
+	}
+	for _, b := range []struct {
+		name string
+		v    int
+	}{{"server_max_window_bits", o.ServerMaxWindowBits}, {"client_max_window_bits", o.ClientMaxWindowBits}} {
+		if b.v != 0 && (b.v < 8 || b.v > 15) {
+			return optionsError(b.name + " must be between 8 and 15, not " + strconv.Itoa(b.v))
+		}
+	}
+	return nil
+}
+
+func (o *Options) level() int {
+	if o.Level == 0 {
+		return DefaultLevel
+	}
+	return o.Level
+}
