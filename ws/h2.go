@@ -1,0 +1,188 @@
+package ws
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// The opening handshake over HTTP/2 (RFC 8441): the client sends an
+// extended CONNECT request whose :protocol pseudo-header is "websocket",
+// the server answers 200, and the stream's DATA frames then carry the
+// WebSocket frames both ways. There is no Sec-WebSocket-Key nor
+// Sec-WebSocket-Accept, and no Connection or Upgrade header (HTTP/2
+// forbids them); version, Origin, subprotocol and extension negotiation
+// are those of RFC 6455. RFC 9220 uses the same rules over HTTP/3.
+
+// ProtocolPseudoHeader is the key under which net/http (server and
+// client) carries the :protocol pseudo-header of an extended CONNECT
+// request in Request.Header.
+const ProtocolPseudoHeader = ":protocol"
+
+// IsExtendedConnect reports whether r is an RFC 8441 extended CONNECT
+// request: HTTP/2 or later, method CONNECT, and a :protocol pseudo-header
+// (whatever its value). ServerHandshake.AcceptH2 is the handshake for
+// such requests.
+func IsExtendedConnect(r *http.Request) bool {
+	return r.ProtoMajor >= 2 && r.Method == http.MethodConnect && len(r.Header[ProtocolPseudoHeader]) > 0
+}
+
+// AcceptH2 validates an RFC 8441 opening handshake: an HTTP/2 extended
+// CONNECT request with :protocol websocket, as net/http's HTTP/2 server
+// hands it to a handler. It checks the method (405), the :protocol value
+// (400 when missing, 501 for another protocol), the authority (Host
+// check, 400), Sec-WebSocket-Version 13 (400 with the supported version
+// otherwise) and the Origin (403), then negotiates extensions and the
+// subprotocol exactly as Accept does. It returns the headers of the 200
+// response (without Date and Server). Errors are those of Accept; a
+// request that is not HTTP/2 or later gets 505.
+func (s *ServerHandshake) AcceptH2(r *http.Request) (http.Header, Negotiated, error) {
+	var n Negotiated
+	if r.ProtoMajor < 2 {
+		return nil, n, reject(http.StatusHTTPVersionNotSupported, ErrInvalidProtocol, "unsupported protocol; expected HTTP/2 or later; got "+r.Proto)
+	}
+	if r.Method != http.MethodConnect {
+		e := reject(http.StatusMethodNotAllowed, ErrInvalidMethod, "invalid HTTP method; expected CONNECT (RFC 8441); got "+quoteForError(r.Method))
+		e.Header = http.Header{"Allow": {http.MethodConnect}}
+		return nil, n, e
+	}
+	protos := r.Header[ProtocolPseudoHeader]
+	switch {
+	case len(protos) == 0:
+		return nil, n, reject(http.StatusBadRequest, ErrInvalidUpgrade, "missing :protocol pseudo-header; expected websocket")
+	case len(protos) > 1:
+		return nil, n, reject(http.StatusBadRequest, ErrInvalidUpgrade, "more than one :protocol pseudo-header")
+	case !strings.EqualFold(protos[0], "websocket"):
+		return nil, n, reject(http.StatusNotImplemented, ErrInvalidUpgrade, "unsupported :protocol "+quoteForError(protos[0])+"; expected websocket")
+	}
+	if r.Host == "" {
+		return nil, n, reject(http.StatusBadRequest, ErrInvalidHost, "missing :authority pseudo-header")
+	}
+	if err := s.checkHost(r); err != nil {
+		return nil, n, err
+	}
+	versions := headerValues(r.Header, "Sec-WebSocket-Version")
+	switch {
+	case len(versions) == 0:
+		return nil, n, reject(http.StatusBadRequest, ErrInvalidHeader, "missing Sec-WebSocket-Version header")
+	case len(versions) > 1:
+		return nil, n, reject(http.StatusBadRequest, ErrInvalidHeader, "more than one Sec-WebSocket-Version header")
+	case versions[0] != "13":
+		// Not 426 as over HTTP/1.1: 426 needs an Upgrade header, which
+		// HTTP/2 forbids.
+		e := reject(http.StatusBadRequest, ErrInvalidHeader, "unsupported Sec-WebSocket-Version "+quoteForError(versions[0]))
+		e.Header = http.Header{"Sec-Websocket-Version": {"13"}}
+		return nil, n, e
+	}
+	if err := s.checkOrigin(r); err != nil {
+		return nil, n, err
+	}
+	h := make(http.Header)
+	exts, resp, err := s.negotiateExtensions(r)
+	if err != nil {
+		return nil, n, err
+	}
+	proto, err := s.selectSubprotocol(r)
+	if err != nil {
+		closeExtensions(exts)
+		return nil, n, err
+	}
+	if len(resp) > 0 {
+		h.Set("Sec-WebSocket-Extensions", FormatExtensions(resp))
+	}
+	if proto != "" {
+		h.Set("Sec-WebSocket-Protocol", proto)
+	}
+	n.Extensions, n.Subprotocol = exts, proto
+	return h, n, nil
+}
+
+// RequestH2 builds the RFC 8441 handshake request for u (ws:// or wss://):
+// method CONNECT, Header[":protocol"] = websocket, a URL with scheme http
+// or https (the :scheme of RFC 8441 §5), Host from u (the :authority), and
+// the Sec-WebSocket-Version, Origin, Sec-WebSocket-Protocol,
+// Sec-WebSocket-Extensions and User-Agent headers of Request, without
+// Sec-WebSocket-Key, Connection and Upgrade. User info in u becomes a
+// Basic Authorization header. The body is left for the caller: it is the
+// stream the client writes its frames to. net/http's HTTP/2 transports
+// send Header[":protocol"] as the pseudo-header.
+func (c *ClientHandshake) RequestH2(u *url.URL) (*http.Request, error) {
+	h := make(http.Header)
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
+	}
+	if c.Origin != "" {
+		h.Set("Origin", c.Origin)
+	}
+	h[ProtocolPseudoHeader] = []string{"websocket"}
+	h.Set("Sec-WebSocket-Version", "13")
+	if len(c.Extensions) > 0 {
+		offers := make([]ExtensionOffer, len(c.Extensions))
+		for i, f := range c.Extensions {
+			offers[i] = ExtensionOffer{Name: f.Name(), Params: f.Offer()}
+		}
+		h.Set("Sec-WebSocket-Extensions", FormatExtensions(offers))
+	}
+	if len(c.Subprotocols) > 0 {
+		for _, s := range c.Subprotocols {
+			if !IsToken(s) {
+				return nil, &HandshakeError{Msg: "invalid subprotocol " + quoteForError(s), Err: ErrInvalidHeader}
+			}
+		}
+		h.Set("Sec-WebSocket-Protocol", strings.Join(c.Subprotocols, ", "))
+	}
+	for k, vs := range c.Header {
+		ck := http.CanonicalHeaderKey(k)
+		switch ck {
+		case "Connection", "Upgrade", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Sec-Websocket-Key":
+			continue // connection-specific or HTTP/1.1-only: not valid in HTTP/2
+		}
+		h[ck] = append(h[ck], vs...)
+	}
+	if !c.OmitUserAgent && h.Get("User-Agent") == "" {
+		ua := c.UserAgent
+		if ua == "" {
+			ua = DefaultUserAgent
+		}
+		h.Set("User-Agent", ua)
+	}
+	reqURL := *u
+	reqURL.User = nil
+	reqURL.Scheme = "http"
+	if u.Scheme == "wss" {
+		reqURL.Scheme = "https"
+	}
+	if reqURL.Path == "" && reqURL.RawPath == "" {
+		reqURL.Path = "/"
+	}
+	return &http.Request{
+		Method:     http.MethodConnect,
+		URL:        &reqURL,
+		Proto:      "HTTP/2.0",
+		ProtoMajor: 2,
+		Header:     h,
+		Host:       HostHeader(u),
+		Body:       http.NoBody,
+	}, nil
+}
+
+// CheckH2 validates the server's response to a RequestH2 request: a 2xx
+// status (else a *StatusError; RFC 8441 servers answer 200), and the
+// negotiated extensions and subprotocol, as Check does.
+func (c *ClientHandshake) CheckH2(resp *http.Response) (Negotiated, error) {
+	var n Negotiated
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return n, &StatusError{Response: resp}
+	}
+	var err error
+	if n.Extensions, err = c.acceptExtensions(resp.Header.Values("Sec-WebSocket-Extensions")); err != nil {
+		return n, err
+	}
+	if n.Subprotocol, err = c.acceptSubprotocol(resp.Header.Values("Sec-WebSocket-Protocol")); err != nil {
+		closeExtensions(n.Extensions)
+		return Negotiated{}, err
+	}
+	return n, nil
+}
