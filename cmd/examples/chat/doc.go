@@ -1,0 +1,14 @@
+// Command chat is a chat room in the browser: one binary serves the page
+// on / and the WebSocket on /ws. Open it in several tabs, pick a nickname
+// in each, and talk.
+//
+//	go run ./cmd/examples/chat -addr 127.0.0.1:8765
+//
+// Every connection joins a Hub (hub.go), whose single goroutine fans each
+// event out to a bounded queue per client; a client too slow to keep its
+// queue from filling up is closed with 1008 instead of stalling the room.
+// WebSocket connections are accepted from the page's own origin only
+// (clients that send no Origin header, which browsers always send, are
+// let in too). Ctrl-C shuts down gracefully: every tab gets a 1001 (going
+// away) close frame.
+package main
