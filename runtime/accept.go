@@ -58,6 +58,7 @@ type handshakeResult struct {
 // writes.
 func serverHandshake(ctx context.Context, r *http.Request, o *ServerOptions, log logFunc) handshakeResult {
 	var res handshakeResult
+	h2, accepted := isH2(r), false // RFC 8441 over HTTP/2: 200, not 101
 	if o.ProcessRequest != nil {
 		// SetUsername in the hook records the authenticated user name.
 		resp, err := o.ProcessRequest(withUsernameSlot(ctx, &res.username), r)
@@ -75,7 +76,11 @@ func serverHandshake(ctx context.Context, r *http.Request, o *ServerOptions, log
 		var neg ws.Negotiated
 		var err error
 		if hs.Extensions, err = serverExtensions(o); err == nil {
-			h, neg, err = hs.Accept(r)
+			if h2 {
+				h, neg, err = hs.AcceptH2(r)
+			} else {
+				h, neg, err = hs.Accept(r)
+			}
 		}
 		if err != nil {
 			status, rh, body := ws.RejectResponse(err)
@@ -85,7 +90,10 @@ func serverHandshake(ctx context.Context, r *http.Request, o *ServerOptions, log
 			res.resp = &Response{Status: status, Header: rh, Body: body}
 		} else {
 			res.resp = &Response{Status: http.StatusSwitchingProtocols, Header: h}
-			res.neg = neg
+			if h2 {
+				res.resp.Status = http.StatusOK
+			}
+			res.neg, accepted = neg, true
 		}
 	}
 	if res.resp.Header == nil {
@@ -110,6 +118,11 @@ func serverHandshake(ctx context.Context, r *http.Request, o *ServerOptions, log
 	}
 	// A 101 built by a hook opens the connection with nothing negotiated.
 	res.upgraded = res.resp.Status == http.StatusSwitchingProtocols
+	if h2 {
+		// Over HTTP/2 only a handshake that passed opens, with its 200:
+		// a hook's 200 (a health check) is an ordinary response.
+		res.upgraded = accepted && res.resp.Status == http.StatusOK
+	}
 	if !res.upgraded {
 		ws.CloseExtensions(res.neg.Extensions)
 		res.neg = ws.Negotiated{}
@@ -146,6 +159,17 @@ func plainResponse(status int, text string) *Response {
 //		defer conn.Close(ws.CloseNormal, "")
 //		...
 //	})
+//
+// Over HTTP/2, Accept takes RFC 8441 requests (extended CONNECT with
+// :protocol websocket; see ws.ServerHandshake.AcceptH2), answers 200 and
+// runs the connection on the request's stream. net/http's HTTP/2 server
+// passes such requests to handlers only with GODEBUG=http2xconnect=1
+// (import package runtime/xconnect, or set the environment variable).
+// The stream ends when the handler returns, so over HTTP/2 the handler
+// must not return before the connection has ended: close it, or wait for
+// <-conn.Done(), before returning (the deferred Close above does). If it
+// returns early, the connection fails. Server.ServeHTTP does this for
+// you.
 func Accept(w http.ResponseWriter, r *http.Request, o *ServerOptions) (*Conn, error) {
 	if o == nil {
 		o = &ServerOptions{}
@@ -161,14 +185,14 @@ func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resol
 		res = handshakeResult{resp: plainResponse(http.StatusServiceUnavailable, "Server is shutting down.\n")}
 	}
 	if !res.upgraded {
-		h := w.Header()
-		for k, v := range res.resp.Header {
-			h[k] = v
-		}
+		copyResponseHeader(w.Header(), res.resp.Header, isH2(r))
 		w.WriteHeader(res.resp.Status)
 		_, _ = w.Write(res.resp.Body)
 		opts.Logger.Info("connection rejected", "status", res.resp.Status, "remote", r.RemoteAddr)
 		return nil, &ws.HandshakeError{Status: res.resp.Status, Msg: fmt.Sprintf("connection rejected (%d %s)", res.resp.Status, http.StatusText(res.resp.Status)), Err: ws.ErrInvalidHandshake}
+	}
+	if isH2(r) {
+		return acceptH2(w, r, res, opts) // see h2conn.go
 	}
 	hj, ok := w.(http.Hijacker)
 	if !ok {

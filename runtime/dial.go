@@ -60,6 +60,17 @@ type DialOptions struct {
 	// MaxRedirects bounds the redirects followed (300, 301, 302, 303, 307,
 	// 308 with Location). 0 means DefaultMaxRedirects; negative: none.
 	MaxRedirects int
+
+	// HTTP2 opens the connection over HTTP/2 (RFC 8441): an extended
+	// CONNECT request on a new HTTP/2 connection, over TLS with ALPN "h2"
+	// for wss:// (TLSConfig.NextProtos, if set, must offer h2), and with
+	// prior knowledge (h2c) for ws://. The WebSocket then runs on that
+	// one stream. The server must advertise SETTINGS_ENABLE_CONNECT_PROTOCOL
+	// (a Go net/http server: see package runtime/xconnect); if it does
+	// not, Dial fails with an error matching ErrHTTP2Unsupported, and does
+	// not fall back to HTTP/1.1. A Digest challenge is answered on a new
+	// HTTP/2 connection, signing the CONNECT method.
+	HTTP2 bool
 }
 
 // Dial opens a WebSocket connection to url (ws:// or wss://) and returns
@@ -127,6 +138,9 @@ func (o *DialOptions) connect(ctx context.Context, u *url.URL) (net.Conn, error)
 		}
 		if len(cfg.NextProtos) == 0 {
 			cfg.NextProtos = []string{"http/1.1"}
+			if o.HTTP2 {
+				cfg.NextProtos = []string{"h2"}
+			}
 		}
 		tc := tls.Client(nc, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -151,6 +165,9 @@ func withDeadline(ctx context.Context, nc net.Conn) (stop func()) {
 }
 
 func handshakeClient(ctx context.Context, nc net.Conn, u *url.URL, o *DialOptions, opts resolved) (*Conn, *http.Response, error) {
+	if o.HTTP2 {
+		return handshakeClientH2(ctx, nc, u, o, opts) // h2client.go
+	}
 	stop := withDeadline(ctx, nc)
 	defer stop()
 	exts, err := clientExtensions(o)

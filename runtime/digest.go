@@ -67,14 +67,18 @@ func (o *DialOptions) dialAttempt(ctx context.Context, u *url.URL, hdr http.Head
 		_ = nc.Close()
 		return nil, resp, openError(ctx, err)
 	}
-	authz, aerr := ch.authorization(cred.Username, cred.Password, http.MethodGet, u.RequestURI(), newCnonce(), 1)
+	method := http.MethodGet
+	if o.HTTP2 {
+		method = http.MethodConnect // RFC 8441: the handshake is a CONNECT
+	}
+	authz, aerr := ch.authorization(cred.Username, cred.Password, method, u.RequestURI(), newCnonce(), 1)
 	if aerr != nil {
 		_ = nc.Close()
 		return nil, resp, fmt.Errorf("%w (digest: %w)", err, aerr)
 	}
 	opts.Logger.Debug("answering a Digest challenge", "algorithm", ch.algorithm)
 	oc.Header = withHeader(hdr, "Authorization", authz)
-	if keepsAlive(resp) {
+	if keepsAlive(resp) && !o.HTTP2 { // an HTTP/2 retry needs a new session
 		c, resp2, err2 := handshakeClient(ctx, nc, u, &oc, opts)
 		if err2 == nil {
 			return c, resp2, nil

@@ -25,4 +25,30 @@
 // the application stops reading, the reader stops reading the socket and
 // TCP pushes back on the peer. Send blocks while more than
 // Options.WriteLimit bytes wait to be written.
+//
+// # WebSockets over HTTP/2 (RFC 8441)
+//
+// Accept and Server.ServeHTTP also take HTTP/2 requests: an extended
+// CONNECT with :protocol websocket gets 200 and the connection runs on
+// that stream (its DATA frames carry the WebSocket frames), next to the
+// other streams of the HTTP/2 connection; HTTP/1.1 upgrades keep working
+// on the same server. Over HTTP/2 the stream lasts as long as the
+// handler, so a handler calling Accept must not return before the
+// connection has ended (see Accept). Server.Serve on a raw listener
+// speaks HTTP/1.1 only: mount the Server on a net/http server for HTTP/2.
+//
+// Go 1.26's net/http HTTP/2 server accepts extended CONNECT only when the
+// GODEBUG environment variable holds http2xconnect=1 at start-up
+// (golang/go#71128): it is read by an init function, a //go:debug line
+// is refused as unknown, and http.HTTP2Config has no setting for it.
+// Importing package github.com/tetherws/tether/runtime/xconnect sets it
+// for the process; without it, the server never advertises
+// SETTINGS_ENABLE_CONNECT_PROTOCOL and such requests never reach a
+// handler.
+//
+// DialOptions.HTTP2 makes Dial open the connection over HTTP/2: TLS with
+// ALPN h2 for wss://, prior knowledge (h2c) for ws://, one HTTP/2
+// connection per WebSocket. Go 1.26's net/http client cannot send the
+// :protocol pseudo-header (http.Transport rejects it as an invalid header
+// name), so Dial frames that one stream itself with golang.org/x/net/http2.
 package runtime

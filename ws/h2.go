@@ -1,7 +1,6 @@
 package ws
 
 import (
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
@@ -62,40 +61,15 @@ func (s *ServerHandshake) AcceptH2(r *http.Request) (http.Header, Negotiated, er
 	if err := s.checkHost(r); err != nil {
 		return nil, n, err
 	}
-	versions := headerValues(r.Header, "Sec-WebSocket-Version")
-	switch {
-	case len(versions) == 0:
-		return nil, n, reject(http.StatusBadRequest, ErrInvalidHeader, "missing Sec-WebSocket-Version header")
-	case len(versions) > 1:
-		return nil, n, reject(http.StatusBadRequest, ErrInvalidHeader, "more than one Sec-WebSocket-Version header")
-	case versions[0] != "13":
-		// Not 426 as over HTTP/1.1: 426 needs an Upgrade header, which
-		// HTTP/2 forbids.
-		e := reject(http.StatusBadRequest, ErrInvalidHeader, "unsupported Sec-WebSocket-Version "+quoteForError(versions[0]))
-		e.Header = http.Header{"Sec-Websocket-Version": {"13"}}
-		return nil, n, e
+	// Not 426 for another version as over HTTP/1.1: 426 needs an Upgrade
+	// header, which HTTP/2 forbids.
+	if err := checkVersion(r, http.StatusBadRequest); err != nil {
+		return nil, n, err
 	}
 	if err := s.checkOrigin(r); err != nil {
 		return nil, n, err
 	}
-	h := make(http.Header)
-	exts, resp, err := s.negotiateExtensions(r)
-	if err != nil {
-		return nil, n, err
-	}
-	proto, err := s.selectSubprotocol(r)
-	if err != nil {
-		closeExtensions(exts)
-		return nil, n, err
-	}
-	if len(resp) > 0 {
-		h.Set("Sec-WebSocket-Extensions", FormatExtensions(resp))
-	}
-	if proto != "" {
-		h.Set("Sec-WebSocket-Protocol", proto)
-	}
-	n.Extensions, n.Subprotocol = exts, proto
-	return h, n, nil
+	return s.negotiate(r, make(http.Header))
 }
 
 // RequestH2 builds the RFC 8441 handshake request for u (ws:// or wss://):
@@ -109,44 +83,9 @@ func (s *ServerHandshake) AcceptH2(r *http.Request) (http.Header, Negotiated, er
 // send Header[":protocol"] as the pseudo-header.
 func (c *ClientHandshake) RequestH2(u *url.URL) (*http.Request, error) {
 	h := make(http.Header)
-	if u.User != nil {
-		pw, _ := u.User.Password()
-		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
-	}
-	if c.Origin != "" {
-		h.Set("Origin", c.Origin)
-	}
 	h[ProtocolPseudoHeader] = []string{"websocket"}
-	h.Set("Sec-WebSocket-Version", "13")
-	if len(c.Extensions) > 0 {
-		offers := make([]ExtensionOffer, len(c.Extensions))
-		for i, f := range c.Extensions {
-			offers[i] = ExtensionOffer{Name: f.Name(), Params: f.Offer()}
-		}
-		h.Set("Sec-WebSocket-Extensions", FormatExtensions(offers))
-	}
-	if len(c.Subprotocols) > 0 {
-		for _, s := range c.Subprotocols {
-			if !IsToken(s) {
-				return nil, &HandshakeError{Msg: "invalid subprotocol " + quoteForError(s), Err: ErrInvalidHeader}
-			}
-		}
-		h.Set("Sec-WebSocket-Protocol", strings.Join(c.Subprotocols, ", "))
-	}
-	for k, vs := range c.Header {
-		ck := http.CanonicalHeaderKey(k)
-		switch ck {
-		case "Connection", "Upgrade", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Sec-Websocket-Key":
-			continue // connection-specific or HTTP/1.1-only: not valid in HTTP/2
-		}
-		h[ck] = append(h[ck], vs...)
-	}
-	if !c.OmitUserAgent && h.Get("User-Agent") == "" {
-		ua := c.UserAgent
-		if ua == "" {
-			ua = DefaultUserAgent
-		}
-		h.Set("User-Agent", ua)
+	if err := c.addHeaders(u, h, true); err != nil {
+		return nil, err
 	}
 	reqURL := *u
 	reqURL.User = nil

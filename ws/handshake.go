@@ -150,41 +150,11 @@ func HostHeader(u *url.URL) string {
 func (c *ClientHandshake) Request(u *url.URL) (*http.Request, string, error) {
 	key := NewKey()
 	h := make(http.Header)
-	if u.User != nil {
-		pw, _ := u.User.Password()
-		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
-	}
-	if c.Origin != "" {
-		h.Set("Origin", c.Origin)
-	}
 	h.Set("Upgrade", "websocket")
 	h.Set("Connection", "Upgrade")
 	h.Set("Sec-WebSocket-Key", key)
-	h.Set("Sec-WebSocket-Version", "13")
-	if len(c.Extensions) > 0 {
-		offers := make([]ExtensionOffer, len(c.Extensions))
-		for i, f := range c.Extensions {
-			offers[i] = ExtensionOffer{Name: f.Name(), Params: f.Offer()}
-		}
-		h.Set("Sec-WebSocket-Extensions", FormatExtensions(offers))
-	}
-	if len(c.Subprotocols) > 0 {
-		for _, s := range c.Subprotocols {
-			if !IsToken(s) {
-				return nil, "", &HandshakeError{Msg: "invalid subprotocol " + quoteForError(s), Err: ErrInvalidHeader}
-			}
-		}
-		h.Set("Sec-WebSocket-Protocol", strings.Join(c.Subprotocols, ", "))
-	}
-	for k, vs := range c.Header {
-		h[http.CanonicalHeaderKey(k)] = append(h[http.CanonicalHeaderKey(k)], vs...)
-	}
-	if !c.OmitUserAgent && h.Get("User-Agent") == "" {
-		ua := c.UserAgent
-		if ua == "" {
-			ua = DefaultUserAgent
-		}
-		h.Set("User-Agent", ua)
+	if err := c.addHeaders(u, h, false); err != nil {
+		return nil, "", err
 	}
 	reqURL := *u
 	reqURL.User = nil
@@ -199,6 +169,54 @@ func (c *ClientHandshake) Request(u *url.URL) (*http.Request, string, error) {
 		Body:       http.NoBody,
 	}
 	return req, key, nil
+}
+
+// addHeaders adds the headers both handshakes send: Basic authorization
+// from u's user info, Origin, Sec-WebSocket-Version, the extension and
+// subprotocol offers, the caller's extra headers (without the ones HTTP/2
+// forbids when h2) and User-Agent.
+func (c *ClientHandshake) addHeaders(u *url.URL, h http.Header, h2 bool) error {
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
+	}
+	if c.Origin != "" {
+		h.Set("Origin", c.Origin)
+	}
+	h.Set("Sec-WebSocket-Version", "13")
+	if len(c.Extensions) > 0 {
+		offers := make([]ExtensionOffer, len(c.Extensions))
+		for i, f := range c.Extensions {
+			offers[i] = ExtensionOffer{Name: f.Name(), Params: f.Offer()}
+		}
+		h.Set("Sec-WebSocket-Extensions", FormatExtensions(offers))
+	}
+	if len(c.Subprotocols) > 0 {
+		for _, s := range c.Subprotocols {
+			if !IsToken(s) {
+				return &HandshakeError{Msg: "invalid subprotocol " + quoteForError(s), Err: ErrInvalidHeader}
+			}
+		}
+		h.Set("Sec-WebSocket-Protocol", strings.Join(c.Subprotocols, ", "))
+	}
+	for k, vs := range c.Header {
+		ck := http.CanonicalHeaderKey(k)
+		if h2 {
+			switch ck {
+			case "Connection", "Upgrade", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Sec-Websocket-Key":
+				continue // connection-specific or HTTP/1.1-only: not valid in HTTP/2
+			}
+		}
+		h[ck] = append(h[ck], vs...)
+	}
+	if !c.OmitUserAgent && h.Get("User-Agent") == "" {
+		ua := c.UserAgent
+		if ua == "" {
+			ua = DefaultUserAgent
+		}
+		h.Set("User-Agent", ua)
+	}
+	return nil
 }
 
 // Check validates the server's response to a request made with key: status

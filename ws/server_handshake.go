@@ -89,26 +89,41 @@ func (s *ServerHandshake) Accept(r *http.Request) (http.Header, Negotiated, erro
 	case !validKey(keys[0]):
 		return nil, n, reject(http.StatusBadRequest, ErrInvalidHeader, "invalid Sec-WebSocket-Key header "+quoteForError(keys[0]))
 	}
-	versions := headerValues(r.Header, "Sec-WebSocket-Version")
-	switch {
-	case len(versions) == 0:
-		return nil, n, reject(http.StatusBadRequest, ErrInvalidHeader, "missing Sec-WebSocket-Version header")
-	case len(versions) > 1:
-		return nil, n, reject(http.StatusBadRequest, ErrInvalidHeader, "more than one Sec-WebSocket-Version header")
-	case versions[0] != "13":
-		e := reject(http.StatusUpgradeRequired, ErrInvalidHeader, "unsupported Sec-WebSocket-Version "+quoteForError(versions[0]))
-		e.Header = http.Header{"Sec-Websocket-Version": {"13"}}
-		return nil, n, e
+	if err := checkVersion(r, http.StatusUpgradeRequired); err != nil {
+		return nil, n, err
 	}
 	if err := s.checkOrigin(r); err != nil {
 		return nil, n, err
 	}
-
 	h := make(http.Header)
 	h.Set("Upgrade", "websocket")
 	h.Set("Connection", "Upgrade")
 	h.Set("Sec-WebSocket-Accept", AcceptKey(keys[0]))
+	return s.negotiate(r, h)
+}
 
+// checkVersion checks Sec-WebSocket-Version: present once and "13". A
+// different version gets mismatch (426 over HTTP/1.1, 400 over HTTP/2)
+// with a Sec-WebSocket-Version header naming the one supported.
+func checkVersion(r *http.Request, mismatch int) error {
+	versions := headerValues(r.Header, "Sec-WebSocket-Version")
+	switch {
+	case len(versions) == 0:
+		return reject(http.StatusBadRequest, ErrInvalidHeader, "missing Sec-WebSocket-Version header")
+	case len(versions) > 1:
+		return reject(http.StatusBadRequest, ErrInvalidHeader, "more than one Sec-WebSocket-Version header")
+	case versions[0] != "13":
+		e := reject(mismatch, ErrInvalidHeader, "unsupported Sec-WebSocket-Version "+quoteForError(versions[0]))
+		e.Header = http.Header{"Sec-Websocket-Version": {"13"}}
+		return e
+	}
+	return nil
+}
+
+// negotiate agrees on extensions and the subprotocol and adds them to the
+// response headers h.
+func (s *ServerHandshake) negotiate(r *http.Request, h http.Header) (http.Header, Negotiated, error) {
+	var n Negotiated
 	exts, resp, err := s.negotiateExtensions(r)
 	if err != nil {
 		return nil, n, err
