@@ -221,9 +221,18 @@ func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resol
 		_ = nc.Close()
 		return nil, fmt.Errorf("ws: writing handshake response: %w", err)
 	}
+	// Request().Context() keeps the request's values but not its
+	// cancellation. The standalone Server's requests carry no values
+	// (their context only bounds the handshake): Background then, so
+	// that the connection does not keep the handshake's timer and
+	// context alive.
+	reqCtx := context.Background()
+	if _, standalone := w.(*rawResponseWriter); !standalone {
+		reqCtx = context.WithoutCancel(r.Context())
+	}
 	c := newConn(connParams{
 		nc: nc, side: ws.Server, opts: opts, negotiated: res.neg,
-		request: r.WithContext(context.WithoutCancel(r.Context())), leftover: leftover, username: res.username,
+		request: r.WithContext(reqCtx), leftover: leftover, username: res.username,
 		response: &http.Response{StatusCode: res.resp.Status, Status: "101 Switching Protocols", Header: res.resp.Header, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1},
 	})
 	c.log.Info("connection open")

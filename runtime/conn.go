@@ -13,9 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
-	"github.com/tetherws/tether/keepalive"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -48,18 +45,33 @@ type Conn struct {
 	username    string
 	exts        []ws.Extension
 
-	// mu guards proto, the write queues and the close timer.
+	// rio is the non-blocking I/O of TCP and Unix sockets (nil for TLS
+	// and other transports): see rawio_linux.go and "the write token" in
+	// writer.go.
+	rio *rawIO
+
+	// mu guards proto, the write queues, the write token, the writer's
+	// state and the close timer.
 	mu         sync.Mutex
 	proto      *ws.Protocol
-	ctrlQ      []*[]byte // pings and pongs: written before data
-	dataQ      []*[]byte // data and close frames, in order
-	queued     int       // bytes in ctrlQ and dataQ
+	ctrlQ      []outFrame // pings and pongs: written before data
+	dataQ      []outFrame // data and close frames, in order
+	queued     int        // bytes in ctrlQ and dataQ
+	writing    bool       // the write token: someone is writing the socket
+	werr       error      // an inline write failed; the writer ends the connection
+	writerOn   bool       // a writer goroutine is running
+	halfClosed bool       // the writer has half-closed the transport
+	ended      bool       // the reader has returned: start no more goroutines
 	spaceCh    chan struct{}
 	closeTimer *time.Timer
 	cause      error // why the connection was aborted, if it was
 
-	wake    chan struct{} // tells the writer there is something to write
-	sendSem chan struct{} // one message is sent at a time
+	wake    chan struct{} // wakes the permanent writer (rio == nil only)
+	sendSem chan struct{} // one message is sent at a time; made on first use (under mu)
+
+	// wg counts the goroutines of the connection other than the reader
+	// (writers, test keepalive timers); run waits for them.
+	wg sync.WaitGroup
 
 	msgs chan Message
 	done chan struct{}
@@ -75,6 +87,7 @@ type Conn struct {
 
 	pingMu  sync.Mutex
 	pings   []pendingPing
+	ka      keeper // the keepalive schedule, under pingMu
 	latency atomic.Int64
 
 	leftover []byte // bytes read past the handshake
@@ -83,7 +96,7 @@ type Conn struct {
 type pendingPing struct {
 	payload string
 	sent    time.Time
-	ch      chan time.Duration
+	ch      chan time.Duration // nil for a keepalive ping
 }
 
 // connParams are what the handshake hands to newConn.
@@ -120,10 +133,6 @@ func newID() string {
 // newConn builds a connection after a successful handshake and starts its
 // goroutines.
 func newConn(p connParams) *Conn {
-	parent := p.parent
-	if parent == nil {
-		parent = context.Background()
-	}
 	c := &Conn{
 		nc:          p.nc,
 		side:        p.side,
@@ -134,15 +143,27 @@ func newConn(p connParams) *Conn {
 		request:     p.request,
 		response:    p.response,
 		username:    p.username,
-		wake:        make(chan struct{}, 1),
-		sendSem:     make(chan struct{}, 1),
 		msgs:        make(chan Message, p.opts.MaxQueue),
 		done:        make(chan struct{}),
 		appClosed:   make(chan struct{}),
 		leftover:    p.leftover,
+		rio:         newRawIO(p.nc),
 	}
-	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(parent))
-	c.log = p.opts.Logger.With("conn", c.id, "remote", remoteString(p.nc))
+	if p.parent != nil {
+		c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(p.parent))
+	} else {
+		c.ctx, c.cancel = context.WithCancel(context.Background())
+	}
+	if c.rio == nil {
+		// Without non-blocking writes every frame goes through the
+		// writer goroutine: it runs for the whole connection.
+		c.wake = make(chan struct{}, 1)
+		c.writerOn = true
+	}
+	c.log = p.opts.Logger
+	if c.log != discardLogger {
+		c.log = c.log.With("conn", c.id, "remote", remoteString(p.nc))
+	}
 	c.proto = ws.NewProtocol(p.side, ws.Config{
 		MaxMessageSize: p.opts.MaxMessageSize,
 		MaxFrameSize:   p.opts.MaxFrameSize,
@@ -233,55 +254,47 @@ func (c *Conn) State() ws.State {
 // Logger returns the connection's logger, with its id and remote address.
 func (c *Conn) Logger() *slog.Logger { return c.log }
 
-// run is the reader goroutine. It starts the writer and the keepalive
-// goroutines under one errgroup, reads until the connection ends, then
-// waits for them and finishes the connection.
+// run is the reader goroutine. It starts the keepalive timer (and, for
+// connections without non-blocking writes, the writer goroutine), reads
+// until the connection ends, then stops the others, waits for them and
+// finishes the connection.
+//
+// A connection on a TCP or Unix socket has no other goroutine while it is
+// idle: senders write inline (see "the write token" in writer.go), a
+// writer goroutine runs only while a write is blocked on a full socket,
+// and keepalive runs on a timer (keepalive.go). A failing writer aborts
+// the connection (abort), which ends the read.
 func (c *Conn) run() {
-	g, gctx := errgroup.WithContext(c.ctx)
-	g.Go(func() error { return c.writeLoop(gctx) })
-	g.Go(func() error { return c.keepaliveLoop(gctx) })
-	stop := context.AfterFunc(gctx, func() {
-		// The writer or keepalive failed: unblock the reader.
-		c.abort(context.Cause(gctx))
-	})
-	rerr := c.readLoop(gctx)
-	stop()
-	// If the writer failed, its error is the cause, even when the
-	// AfterFunc above has not recorded it yet.
-	c.abort(context.Cause(gctx))
-	c.cancelGroup(g)
+	if c.wake != nil {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.writeLoop()
+		}()
+	}
+	c.startKeepalive()
+	rerr := c.readLoop()
+	c.abort(nil) // unblock a writer blocked on the socket
+	c.mu.Lock()
+	c.ended = true
+	c.mu.Unlock()
+	c.cancel()
+	c.stopKeepalive()
+	c.wg.Wait()
 	c.finish(rerr)
 }
 
-// cancelGroup stops the writer and the keepalive goroutines and waits.
-func (c *Conn) cancelGroup(g *errgroup.Group) {
-	c.cancel()
-	_ = g.Wait()
-}
-
-func (c *Conn) keepaliveLoop(ctx context.Context) error {
-	pol := keepalive.Policy{Interval: c.opts.PingInterval, Timeout: c.opts.PingTimeout, Pong: c.opts.Heartbeat}
-	err := keepalive.Run(ctx, pol, pinger{c}, c.opts.KeepaliveClock, nil)
-	if errors.Is(err, keepalive.ErrTimeout) {
-		c.log.Debug("- timed out waiting for keepalive pong")
-		c.fail(ws.CloseInternalError, "keepalive ping timeout")
-		return nil
-	}
-	if err != nil && !errors.Is(err, ws.ErrClosed) {
-		c.log.Error("keepalive ping failed", "err", err)
-	}
-	return nil
-}
-
 // readLoop reads and parses until EOF or an error.
-func (c *Conn) readLoop(ctx context.Context) error {
-	r := reader{c: c, ctx: ctx}
+func (c *Conn) readLoop() error {
+	r := reader{c: c}
+	defer r.releaseMessage()
 	if len(c.leftover) > 0 {
 		b := c.leftover
 		c.leftover = nil
-		if !r.feed(b) {
-			return nil
-		}
+		r.feed(b)
+	}
+	if c.rio != nil {
+		return c.readRaw(&r)
 	}
 	small := make([]byte, 512)
 	var big *[]byte
@@ -289,7 +302,6 @@ func (c *Conn) readLoop(ctx context.Context) error {
 		if big != nil {
 			putReadBuf(big)
 		}
-		r.releaseMessage()
 	}()
 	for {
 		// Idle connections read into a small buffer; a read that fills
@@ -300,35 +312,58 @@ func (c *Conn) readLoop(ctx context.Context) error {
 		}
 		n, err := c.nc.Read(buf)
 		if n > 0 {
-			if !r.feed(buf[:n]) {
-				return nil
-			}
+			r.feed(buf[:n])
 			if n == len(buf) && big == nil {
-				big = getReadBuf(c.opts.readBufSize)
+				big = getReadBuf()
 			} else if n < len(buf) && big != nil && !r.inMessage() {
 				putReadBuf(big)
 				big = nil
 			}
 		}
 		if err != nil {
-			c.mu.Lock()
-			c.proto.FeedEOF()
-			c.mu.Unlock()
-			return err
+			return c.readEOF(err)
 		}
 	}
 }
 
-var readPool = sync.Pool{}
-
-func getReadBuf(size int) *[]byte {
-	if b, ok := readPool.Get().(*[]byte); ok && cap(*b) >= size {
-		*b = (*b)[:size]
-		return b
+// readRaw is the read loop of TCP and Unix sockets. It waits for the
+// socket to be readable without holding a buffer (rawIO.read borrows a
+// pooled one only for the read system call that has data), feeds what it
+// read to the protocol and dispatches the events, then hands the buffer
+// back: once Next has returned EventNone nothing aliases the fed bytes
+// (ws.Protocol copies a partial header or control frame into its own
+// carry buffer, and the reader copies data into message buffers). So an
+// idle connection holds no read buffer at all, and busy connections share
+// a few of readBufSize, large enough that a 16 KiB message is read in one
+// system call.
+func (c *Conn) readRaw(r *reader) error {
+	defer c.rio.close()
+	for {
+		buf, n, err := c.rio.read()
+		if buf != nil {
+			r.feed((*buf)[:n])
+			c.rio.done(buf)
+		}
+		if err != nil {
+			return c.readEOF(err)
+		}
 	}
-	b := make([]byte, size)
-	return &b
 }
+
+// readEOF records the end of the input.
+func (c *Conn) readEOF(err error) error {
+	c.mu.Lock()
+	c.proto.FeedEOF()
+	c.mu.Unlock()
+	return err
+}
+
+// readBufSize is the size of the pooled read buffers.
+const readBufSize = 32 << 10
+
+var readPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+
+func getReadBuf() *[]byte { return readPool.Get().(*[]byte) }
 
 func putReadBuf(b *[]byte) { readPool.Put(b) }
 
@@ -375,11 +410,11 @@ func (c *Conn) finish(readErr error) {
 	}
 	c.cause = cause // CloseStatus and later calls report the same
 	ce := c.proto.CloseError(cause)
-	for _, b := range c.ctrlQ {
-		putBuf(b)
+	for _, f := range c.ctrlQ {
+		f.release()
 	}
-	for _, b := range c.dataQ {
-		putBuf(b)
+	for _, f := range c.dataQ {
+		f.release()
 	}
 	c.ctrlQ, c.dataQ, c.queued = nil, nil, 0
 	if c.spaceCh != nil {
@@ -402,7 +437,9 @@ func (c *Conn) finish(readErr error) {
 	// Pending pings fail with the close error.
 	c.pingMu.Lock()
 	for _, p := range c.pings {
-		close(p.ch)
+		if p.ch != nil {
+			close(p.ch)
+		}
 	}
 	c.pings = nil
 	c.pingMu.Unlock()
@@ -414,6 +451,16 @@ func (c *Conn) closeErr() error {
 	case <-c.done:
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		return c.proto.CloseError(c.cause)
+	default:
+		return ErrClosing
+	}
+}
+
+// closingErrLocked is closeErr with c.mu held.
+func (c *Conn) closingErrLocked() error {
+	select {
+	case <-c.done:
 		return c.proto.CloseError(c.cause)
 	default:
 		return ErrClosing
@@ -448,39 +495,46 @@ func (c *Conn) failLocked(code ws.CloseCode, reason string) {
 // failedLocked follows a failure of the protocol: queued data is dropped,
 // the close frame of the failure goes out and the close timeout starts.
 func (c *Conn) failedLocked() {
-	for _, b := range c.dataQ {
-		c.queued -= len(*b)
-		putBuf(b)
+	for i, f := range c.dataQ {
+		c.queued -= len(f.b)
+		f.release()
+		c.dataQ[i] = outFrame{}
 	}
 	c.dataQ = c.dataQ[:0]
 	c.takeOutputLocked(false)
 	c.startCloseTimerLocked()
+	c.kickLocked()
 }
 
 // takeOutputLocked moves the protocol's own frames to a write queue: pongs
 // jump ahead of data; close frames keep their place after queued data.
+// The caller then calls kickLocked.
 func (c *Conn) takeOutputLocked(ctrl bool) {
-	if !c.proto.HasOutput() && !c.proto.CloseTransport() {
-		return
-	}
 	if c.proto.HasOutput() {
 		b := getBuf()
 		*b = c.proto.TakeOutput(*b)
-		c.queued += len(*b)
-		if ctrl {
-			c.ctrlQ = append(c.ctrlQ, b)
-		} else {
-			c.dataQ = append(c.dataQ, b)
-		}
+		c.pushLocked(outFrame{b: *b, buf: b}, ctrl)
 	}
-	c.wakeWriter()
 }
 
+// wakeWriter gets the writer goroutine to write the queue: it wakes the
+// permanent writer, or starts one for a connection with non-blocking
+// writes, unless one runs (it looks at the queue before it exits). c.mu is
+// held.
 func (c *Conn) wakeWriter() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if c.wake != nil {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+		return
 	}
+	if c.writerOn || c.ended {
+		return
+	}
+	c.writerOn = true
+	c.wg.Add(1)
+	go c.drain()
 }
 
 // Close starts the closing handshake with code and reason, waits until the
@@ -508,10 +562,9 @@ func (c *Conn) Close(code ws.CloseCode, reason string) error {
 				c.mu.Unlock()
 				return err
 			}
-			c.queued += len(*b)
-			c.dataQ = append(c.dataQ, b)
+			c.pushLocked(outFrame{b: *b, buf: b}, false)
 			c.startCloseTimerLocked()
-			c.wakeWriter()
+			c.kickLocked()
 		}
 	}
 	c.mu.Unlock()

@@ -1,13 +1,24 @@
 // Package runtime runs WebSocket connections: Dial for clients, Accept and
 // Server for servers, and Conn, whose received messages arrive on a channel.
 //
-// Each connection runs three goroutines: a reader that parses frames with
-// the sans-I/O protocol of package ws and delivers messages to Messages(),
-// a writer that owns every write to the socket and coalesces queued frames
-// into one system call, and a keepalive goroutine that pings the peer and
-// fails the connection when it stops answering. The first to fail takes
-// the others down; Done is closed when all three have returned, and Err
-// then says how the connection ended.
+// Each connection has a reader goroutine that parses frames with the
+// sans-I/O protocol of package ws and delivers messages to Messages().
+// Writes to the socket are serialised by a write token, and a writer
+// goroutine owns every write that could block: on TCP and Unix sockets, a
+// sender (Send, Broadcast, Ping, Close, or the reader answering a ping or
+// a close frame) that finds nothing queued takes the token and writes its
+// frame itself, without blocking (one non-blocking write system call);
+// what the socket does not take right away is queued, and a writer
+// goroutine, started then, finishes it with blocking writes, coalescing
+// queued frames into one vectored write, and exits once the queue is
+// empty. Other transports (TLS, HTTP/2 streams) keep one writer goroutine
+// for the life of the connection, through which every frame goes.
+// Keepalive pings run on a timer and fail the connection when the peer
+// stops answering. A failing reader or writer ends the connection; Done is
+// closed when its goroutines have returned, and Err then says how the
+// connection ended. An idle connection on TCP thus has one goroutine, its
+// reader, and holds no read or write buffer: the reader waits for the
+// socket to be readable before it borrows a pooled read buffer.
 //
 //	conn, _, err := runtime.Dial(ctx, "ws://localhost:9001/", nil)
 //	if err != nil { ... }
@@ -19,7 +30,7 @@
 //
 // Every blocking call takes a context.Context. Cancelling it abandons that
 // call and never the connection: a cancelled Send queues nothing, and a
-// frame that was queued is always written whole.
+// frame that was queued or written in part is always written whole.
 //
 // Backpressure: Messages() is buffered to Options.MaxQueue messages; when
 // the application stops reading, the reader stops reading the socket and

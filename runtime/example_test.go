@@ -24,11 +24,12 @@ func listen(srv *runtime.Server) (string, func()) {
 }
 
 // A server is a Handler: range over the connection's messages and answer.
-// Returning closes the connection with 1000.
+// Returning closes the connection with 1000. SendMessage echoes a received
+// message without validating its text again.
 func ExampleServer() {
 	srv := &runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
 		for msg := range c.Messages() {
-			if err := c.Send(ctx, msg.Type, msg.Data); err != nil {
+			if err := c.SendMessage(ctx, msg); err != nil {
 				return err
 			}
 		}

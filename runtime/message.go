@@ -10,13 +10,19 @@ import (
 // is one piece of a message: First marks the first piece and Fin the last;
 // otherwise both are true and Data holds the whole message.
 type Message struct {
-	Type  ws.Opcode // ws.OpText or ws.OpBinary
 	Data  []byte
+	Type  ws.Opcode // ws.OpText or ws.OpBinary
 	First bool
 	Fin   bool
 
-	buf *[]byte
+	// valid: Data is a whole text message the protocol validated as
+	// UTF-8 on receipt, so SendMessage need not validate it again.
+	valid bool
+	buf   *[]byte
 }
+
+// The fields are ordered so that a Message is 40 bytes: the Messages
+// channel holds MaxQueue of them per connection.
 
 // Text returns the data as a string. Text messages are valid UTF-8.
 func (m Message) Text() string { return string(m.Data) }

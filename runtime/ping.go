@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"crypto/rand"
 	"time"
 
 	"github.com/tetherws/tether/ws"
@@ -25,14 +24,8 @@ func (c *Conn) sendPing(payload []byte) (chan time.Duration, error) {
 	}
 	c.pingMu.Lock()
 	if payload == nil {
-		for {
-			var b [4]byte
-			_, _ = rand.Read(b[:])
-			if !c.pendingLocked(string(b[:])) {
-				payload = b[:]
-				break
-			}
-		}
+		b := c.pingPayloadLocked()
+		payload = b[:]
 	} else if c.pendingLocked(string(payload)) {
 		c.pingMu.Unlock()
 		return nil, ErrDuplicatePing
@@ -87,9 +80,8 @@ func (c *Conn) queueControl(op ws.Opcode, payload []byte) error {
 		putBuf(b)
 		return err
 	}
-	c.queued += len(*b)
-	c.ctrlQ = append(c.ctrlQ, b)
-	c.wakeWriter()
+	c.pushLocked(outFrame{b: *b, buf: b}, true)
+	c.kickLocked()
 	return nil
 }
 
@@ -116,16 +108,3 @@ func (c *Conn) Ping(ctx context.Context, payload []byte) (time.Duration, error) 
 
 // Pong sends an unsolicited pong, a one-way heartbeat.
 func (c *Conn) Pong(payload []byte) error { return c.queueControl(ws.OpPong, payload) }
-
-// pinger adapts Conn to keepalive.Pinger.
-type pinger struct{ c *Conn }
-
-func (p pinger) SendPing() (<-chan time.Duration, error) {
-	ch, err := p.c.sendPing(nil)
-	if err != nil {
-		return nil, err
-	}
-	return ch, nil
-}
-
-func (p pinger) SendPong() error { return p.c.Pong(nil) }

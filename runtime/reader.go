@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"context"
 	"time"
 
 	"github.com/tetherws/tether/ws"
@@ -10,7 +9,6 @@ import (
 // reader is the receive state of the reader goroutine.
 type reader struct {
 	c   *Conn
-	ctx context.Context
 	msg *[]byte // message being assembled (whole-message mode)
 	typ ws.Opcode
 	in  bool // a message is in progress
@@ -25,9 +23,8 @@ func (r *reader) releaseMessage() {
 	}
 }
 
-// feed hands b to the protocol and dispatches every event. It returns false
-// when the reader must stop (the connection is being torn down).
-func (r *reader) feed(b []byte) bool {
+// feed hands b to the protocol and dispatches every event.
+func (r *reader) feed(b []byte) {
 	c := r.c
 	c.mu.Lock()
 	_ = c.proto.Feed(b)
@@ -37,16 +34,17 @@ func (r *reader) feed(b []byte) bool {
 			c.log.Debug("! protocol error", "err", err)
 			// The failure's close frame goes out; keep reading (and
 			// discarding) until the peer closes or the timeout hits.
-			c.failedLocked()
+			c.failedLocked() // kicks the close frame out
 			c.mu.Unlock()
 			r.in = false
 			r.releaseMessage()
-			return true
+			return
 		}
 		switch ev.Kind {
 		case ws.EventNone:
+			c.kickLocked() // pongs, the echo of a close frame
 			c.mu.Unlock()
-			return true
+			return
 		case ws.EventPing:
 			c.takeOutputLocked(true)
 			continue
@@ -58,27 +56,33 @@ func (r *reader) feed(b []byte) bool {
 			r.releaseMessage()
 			continue
 		}
+		c.kickLocked()
 		c.mu.Unlock()
 		switch ev.Kind {
 		case ws.EventPong:
 			c.receivePong(ev.Payload)
 		case ws.EventData:
-			if !r.data(ev) {
-				return false
+			// The message is delivered before the next event is parsed:
+			// when Messages is full, the reader waits here
+			// (backpressure).
+			if m, ok := r.data(ev); ok {
+				r.deliver(m)
 			}
 		}
 		c.mu.Lock()
 	}
 }
 
-// data handles a piece of a data message.
-func (r *reader) data(ev ws.Event) bool {
-	c := r.c
-	if c.opts.Streaming {
+// data handles a piece of a data message: it copies it (Payload is valid
+// only until the next Next) and returns the message to deliver, if one is
+// complete (or, in streaming mode, the piece).
+func (r *reader) data(ev ws.Event) (Message, bool) {
+	if r.c.opts.Streaming {
 		b := getBuf()
 		*b = append(*b, ev.Payload...)
 		r.in = !ev.Fin
-		return r.deliver(Message{Type: ev.Opcode, Data: *b, First: ev.First, Fin: ev.Fin, buf: b})
+		whole := ev.First && ev.Fin
+		return Message{Type: ev.Opcode, Data: *b, First: ev.First, Fin: ev.Fin, valid: whole, buf: b}, true
 	}
 	if ev.First {
 		r.typ = ev.Opcode
@@ -88,37 +92,34 @@ func (r *reader) data(ev ws.Event) bool {
 			b := getBuf()
 			*b = append(*b, ev.Payload...)
 			r.in = false
-			return r.deliver(Message{Type: ev.Opcode, Data: *b, First: true, Fin: true, buf: b})
+			return Message{Type: ev.Opcode, Data: *b, First: true, Fin: true, valid: true, buf: b}, true
 		}
 		r.msg = getBuf()
 	}
 	*r.msg = append(*r.msg, ev.Payload...)
 	if !ev.Fin {
-		return true
+		return Message{}, false
 	}
 	b := r.msg
 	r.msg = nil
 	r.in = false
-	return r.deliver(Message{Type: r.typ, Data: *b, First: true, Fin: true, buf: b})
+	return Message{Type: r.typ, Data: *b, First: true, Fin: true, valid: true, buf: b}, true
 }
 
 // deliver puts m on the Messages channel, waiting while it is full
 // (backpressure), unless the connection is being torn down.
-func (r *reader) deliver(m Message) bool {
+func (r *reader) deliver(m Message) {
 	select {
 	case r.c.msgs <- m:
-		return true
+		return
 	default:
 	}
 	select {
 	case r.c.msgs <- m:
-		return true
 	case <-r.c.appClosed:
-		m.Release() // the application is closing and not reading
-		return true
-	case <-r.ctx.Done():
+		// The application is closing and not reading, or the
+		// connection was aborted (then the next read fails).
 		m.Release()
-		return false
 	}
 }
 
@@ -143,6 +144,10 @@ func (c *Conn) receivePong(payload []byte) {
 		l := now.Sub(p.sent)
 		if i == idx {
 			c.latency.Store(int64(l))
+		}
+		if p.ch == nil {
+			c.kaAckLocked(l) // a keepalive ping
+			continue
 		}
 		p.ch <- l
 		close(p.ch)

@@ -159,9 +159,24 @@ func isTemporary(err error) bool {
 	return errors.As(err, &t) && t.Temporary()
 }
 
-// serveConn runs the handshake on a raw connection, then the handler.
+// serveConn runs the handshake on a raw connection, then starts the
+// handler on a goroutine of its own and returns. The handshake (HTTP
+// parsing, hooks, negotiation) grows this goroutine's stack; the handler
+// goroutine, which lives as long as the connection, starts with a small
+// one (a stack only shrinks to a quarter of what is in use when the
+// garbage collector runs, so the grown stack would stay).
 func (s *Server) serveConn(nc net.Conn) {
-	defer s.handlers.Done()
+	c := s.open(nc)
+	if c == nil {
+		s.handlers.Done()
+		return
+	}
+	s.track(c)
+	go s.serveHandler(c)
+}
+
+// open runs the opening handshake of a raw connection.
+func (s *Server) open(nc net.Conn) *Conn {
 	opts := s.Options.Options.resolve()
 	defer func() {
 		s.mu.Lock()
@@ -177,12 +192,14 @@ func (s *Server) serveConn(nc net.Conn) {
 	c, err := s.handshake(ctx, nc, opts)
 	if err != nil {
 		opts.Logger.Debug("opening handshake failed", "err", err, "remote", remoteString(nc))
-		return
+		return nil
 	}
-	s.mu.Lock()
-	delete(s.raw, nc)
-	s.mu.Unlock()
-	s.track(c)
+	return c
+}
+
+// serveHandler runs the handler of an open connection.
+func (s *Server) serveHandler(c *Conn) {
+	defer s.handlers.Done()
 	s.runHandler(c)
 	s.mu.Lock()
 	delete(s.conns, c)

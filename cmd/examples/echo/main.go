@@ -72,10 +72,12 @@ func run(ctx context.Context, addr string, log *slog.Logger, ready chan<- string
 	return err
 }
 
-// echo sends each message back. ctx is cancelled when the connection ends.
+// echo sends each message back (SendMessage: a received text message was
+// validated as UTF-8 on receipt and is not validated again). ctx is
+// cancelled when the connection ends.
 func echo(ctx context.Context, c *runtime.Conn) error {
 	for msg := range c.Messages() {
-		err := c.Send(ctx, msg.Type, msg.Data)
+		err := c.SendMessage(ctx, msg)
 		msg.Release()
 		if err != nil {
 			return nil // the connection is ending; c.Err() will say how

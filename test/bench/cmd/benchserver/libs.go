@@ -22,9 +22,12 @@ import (
 )
 
 // tether: runtime.Server with the default options (UTF-8 validation,
-// keepalive, limits); the handler ranges over Messages and Sends, and
-// hands each message buffer back with Release. Compression is whatever
-// the runtime negotiates by default.
+// keepalive, limits); the handler ranges over Messages and echoes each
+// message with SendMessage (the documented way to echo or forward a
+// received message: its text was validated on receipt), then hands its
+// buffer back with Release; broadcast with runtime.Broadcast (validate and
+// frame once, skip slow clients). Compression is whatever the runtime
+// negotiates by default.
 func tetherServer(bcast bool) func(net.Listener) error {
 	var reg registry[*runtime.Conn]
 	srv := &runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
@@ -34,11 +37,11 @@ func tetherServer(bcast bool) func(net.Listener) error {
 		}
 		for m := range c.Messages() {
 			if bcast {
-				reg.each(func(o *runtime.Conn) { _ = o.Send(ctx, m.Type, m.Data) })
+				reg.all(func(conns []*runtime.Conn) { _ = runtime.Broadcast(ctx, conns, m.Type, m.Data) })
 				m.Release()
 				continue
 			}
-			err := c.Send(ctx, m.Type, m.Data)
+			err := c.SendMessage(ctx, m)
 			m.Release()
 			if err != nil {
 				return err

@@ -244,6 +244,16 @@ func (r *registry[C]) remove(c C) {
 
 // each calls f for every connection, one broadcast at a time.
 func (r *registry[C]) each(f func(C)) {
+	r.all(func(conns []C) {
+		for _, c := range conns {
+			f(c)
+		}
+	})
+}
+
+// all calls f with every connection, one broadcast at a time (for a
+// library whose broadcast takes the list of connections).
+func (r *registry[C]) all(f func([]C)) {
 	r.bmu.Lock()
 	defer r.bmu.Unlock()
 	r.mu.Lock()
@@ -252,7 +262,5 @@ func (r *registry[C]) each(f func(C)) {
 		r.snap = append(r.snap, c)
 	}
 	r.mu.Unlock()
-	for _, c := range r.snap {
-		f(c)
-	}
+	f(r.snap)
 }

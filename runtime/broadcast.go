@@ -1,0 +1,219 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tetherws/tether/ws"
+)
+
+// ErrNotOpen is why Broadcast skips a connection that is not OPEN (the
+// closing handshake has started, or the connection has ended). It matches
+// ws.ErrClosed.
+var ErrNotOpen = &notOpenError{}
+
+type notOpenError struct{}
+
+func (*notOpenError) Error() string        { return "ws: connection is not open" }
+func (*notOpenError) Is(target error) bool { return target == ws.ErrClosed }
+
+// ErrFragmentedSend is why Broadcast skips a connection in the middle of
+// sending a fragmented message (SendFragments, MessageWriter). It matches
+// ws.ErrConcurrency.
+var ErrFragmentedSend = &fragmentedError{}
+
+type fragmentedError struct{}
+
+func (*fragmentedError) Error() string        { return "ws: sending a fragmented message" }
+func (*fragmentedError) Is(target error) bool { return target == ws.ErrConcurrency }
+
+// ErrSlowConnection is why Broadcast skips a connection with more than
+// Options.WriteLimit bytes waiting to be written.
+var ErrSlowConnection = errors.New("ws: more than WriteLimit bytes queued (slow connection)")
+
+// BroadcastOptions adjust BroadcastWith.
+type BroadcastOptions struct {
+	// Errors makes BroadcastWith return why each skipped connection was
+	// skipped, as a *SkipError each (wrapping ErrNotOpen,
+	// ErrFragmentedSend or ErrSlowConnection), joined with errors.Join:
+	// Python's raise_exceptions.
+	Errors bool
+	// Skipped, if set, is called for each connection skipped, with the
+	// reason, before Broadcast goes on to the next connection.
+	Skipped func(c *Conn, reason error)
+}
+
+// SkipError says why a broadcast skipped a connection.
+type SkipError struct {
+	Conn *Conn
+	Err  error // ErrNotOpen, ErrFragmentedSend or ErrSlowConnection
+}
+
+func (e *SkipError) Error() string {
+	return "skipped broadcast to " + e.Conn.ID() + ": " + e.Err.Error()
+}
+
+func (e *SkipError) Unwrap() error { return e.Err }
+
+// BroadcastResult counts what a broadcast did.
+type BroadcastResult struct {
+	Sent       int // connections the message was written or queued to
+	NotOpen    int // skipped: not OPEN
+	Fragmented int // skipped: in the middle of a fragmented send
+	Slow       int // skipped: more than WriteLimit bytes queued
+}
+
+// Broadcast sends one message to every connection in conns, at once and
+// without waiting: there is no backpressure. It skips connections that are
+// not OPEN, in the middle of a fragmented send, or slow (more than
+// Options.WriteLimit bytes already queued: a broadcast never piles up on a
+// client that does not read; keepalive then drops it if it stays stuck).
+// It returns an error only for a message that cannot be sent (a bad type,
+// or text that is not valid UTF-8: nothing is sent) or when ctx ends
+// before every connection was served; BroadcastWith counts the skips and
+// can report them. conns may mix server and client connections.
+//
+// The message is validated once, and framed once for all server
+// connections without extensions (their frames are identical: servers do
+// not mask), and those connections share the frame's bytes. Client
+// connections (masked with their own keys) and connections with
+// negotiated extensions (compression) get a frame of their own. A
+// connection whose socket takes the frame at once (the usual case) gets it
+// written by Broadcast itself, without waking its writer goroutine.
+//
+// The caller may reuse data when Broadcast returns.
+func Broadcast(ctx context.Context, conns []*Conn, typ ws.Opcode, data []byte) error {
+	_, err := BroadcastWith(ctx, conns, typ, data, BroadcastOptions{})
+	return err
+}
+
+// BroadcastWith is Broadcast with options, and the counts of what it did.
+func BroadcastWith(ctx context.Context, conns []*Conn, typ ws.Opcode, data []byte, o BroadcastOptions) (BroadcastResult, error) {
+	var res BroadcastResult
+	if err := checkType(typ); err != nil {
+		return res, err
+	}
+	if typ == ws.OpText && !validUTF8(data) {
+		return res, ErrInvalidUTF8
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	var sh *sharedFrame // made by the first connection that can use it
+	defer func() {
+		if sh != nil {
+			sh.release()
+		}
+	}()
+	var errs []error
+	for i, c := range conns {
+		if i&63 == 63 {
+			if err := ctx.Err(); err != nil {
+				errs = append(errs, err)
+				break
+			}
+		}
+		err := c.broadcast(typ, data, &sh)
+		switch err {
+		case nil:
+			res.Sent++
+			continue
+		case ErrNotOpen:
+			res.NotOpen++
+		case ErrFragmentedSend:
+			res.Fragmented++
+			c.log.Warn("skipped broadcast: sending a fragmented message")
+		case ErrSlowConnection:
+			res.Slow++
+			c.log.Warn("skipped broadcast: slow connection")
+		default:
+			c.log.Warn("skipped broadcast: failed to write message", "err", err)
+		}
+		if o.Skipped != nil {
+			o.Skipped(c, err)
+		}
+		if o.Errors {
+			errs = append(errs, &SkipError{Conn: c, Err: err})
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+// broadcast queues (and, when the socket takes it, writes) one broadcast
+// message on c. *sh is the shared server frame, made on first use.
+func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh **sharedFrame) error {
+	c.mu.Lock()
+	switch {
+	case c.proto.State() != ws.StateOpen || c.proto.Failure() != nil:
+		c.mu.Unlock()
+		return ErrNotOpen
+	case c.proto.SendingMessage():
+		c.mu.Unlock()
+		return ErrFragmentedSend
+	case c.opts.WriteLimit > 0 && c.queued > c.opts.WriteLimit:
+		c.mu.Unlock()
+		return ErrSlowConnection
+	}
+	if c.side == ws.Server && len(c.exts) == 0 {
+		if *sh == nil {
+			*sh = newSharedFrame(typ, data)
+		}
+		(*sh).refs.Add(1)
+		c.pushLocked(outFrame{b: *(*sh).buf, shr: *sh}, false)
+	} else {
+		b := getBuf()
+		var err error
+		*b, err = c.proto.AppendData(*b, typ, true, data, false)
+		if err != nil {
+			putBuf(b)
+			c.mu.Unlock()
+			return err
+		}
+		c.pushLocked(outFrame{b: *b, buf: b}, false)
+	}
+	c.kickLocked()
+	c.mu.Unlock()
+	return nil
+}
+
+// sharedFrame is a broadcast frame whose bytes many connections write. It
+// is immutable once made; the last connection done with it (and Broadcast
+// itself) hands the buffer back to the pool.
+type sharedFrame struct {
+	buf  *[]byte
+	refs atomic.Int32
+}
+
+var sharedPool = sync.Pool{New: func() any { return new(sharedFrame) }}
+
+// framers frame shared broadcast messages: server protocols, always OPEN,
+// without extensions. Framing a whole message leaves no state behind, so
+// one protocol frames any number of messages, and the frame is exactly
+// what each server connection without extensions would make.
+var framers = sync.Pool{New: func() any { return ws.NewProtocol(ws.Server, ws.Config{}) }}
+
+func newSharedFrame(typ ws.Opcode, data []byte) *sharedFrame {
+	sh := sharedPool.Get().(*sharedFrame)
+	sh.buf = getBuf()
+	p := framers.Get().(*ws.Protocol)
+	*sh.buf, _ = p.AppendData(*sh.buf, typ, true, data, false)
+	framers.Put(p)
+	sh.refs.Store(1) // Broadcast's own reference
+	return sh
+}
+
+func (s *sharedFrame) release() {
+	if s.refs.Add(-1) == 0 {
+		putBuf(s.buf)
+		s.buf = nil
+		sharedPool.Put(s)
+	}
+}
+
+// validUTF8 reports whether b is valid UTF-8, as the protocol checks it.
+func validUTF8(b []byte) bool {
+	var v ws.UTF8Validator
+	return v.Write(b) && v.Complete()
+}

@@ -1,0 +1,234 @@
+package runtime
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
+
+// rawIO reads and writes a TCP or Unix socket without blocking, through
+// syscall.RawConn: the socket is already non-blocking (the Go poller set
+// it so), and RawConn keeps the descriptor valid while a call runs, even
+// when the connection is closed concurrently.
+//
+// Writes: tryWrite and tryWritev write what the socket takes now and
+// never wait (see "the write token" in writer.go): a sender writes its
+// frame itself when nothing else is queued, and the writer goroutine
+// completes what is left with ordinary blocking writes.
+//
+// Reads: read waits for readability without holding a buffer; it takes a
+// pooled read buffer only once the socket is readable, so an idle
+// connection holds none (see Conn.readRaw).
+//
+// The callbacks are made once per connection and keep their arguments and
+// results in the struct, so that a read or a write allocates nothing.
+// Reads happen on the reader goroutine only; writes are serialised by the
+// write token, which also guards hdr and iov.
+type rawIO struct {
+	rc syscall.RawConn
+	nc net.Conn
+
+	readFn func(fd uintptr) bool
+	rbuf   *[]byte
+	rn     int
+	rerr   error
+	// spare is the buffer of the last read, kept for the next attempt
+	// (which usually finds nothing, EAGAIN) so that a request/response
+	// exchange takes one buffer from the pool per message, not two. It
+	// is never held while the poller waits: readNow hands it back on
+	// EAGAIN.
+	spare *[]byte
+	// held counts the read buffers this connection holds (0 or 1): 0
+	// whenever the reader waits for the socket (tests check it).
+	held atomic.Int32
+
+	writeFn  func(fd uintptr) bool
+	writevFn func(fd uintptr) bool
+	wb       []byte
+	wn       int
+	werr     error
+	iov      [2]syscall.Iovec
+	niov     int
+	hdr      [16]byte // the header of a frame written by tryWritev
+}
+
+// newRawIO returns the raw I/O of nc, or nil for connections that do not
+// give access to their socket (TLS, HTTP/2 streams, test transports):
+// those keep the blocking path.
+func newRawIO(nc net.Conn) *rawIO {
+	var sc syscall.Conn
+	switch c := nc.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	default:
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	r := &rawIO{rc: rc, nc: nc}
+	r.readFn = r.readNow
+	r.writeFn = r.writeNow
+	r.writevFn = r.writevNow
+	return r
+}
+
+// readNow is the callback of rc.Read: it runs when the socket may be
+// readable. It borrows a read buffer only for the system call; on EAGAIN
+// it gives it back and returns false, and the poller waits.
+func (r *rawIO) readNow(fd uintptr) bool {
+	b := r.spare
+	r.spare = nil
+	if b == nil {
+		b = getReadBuf()
+		r.held.Add(1)
+	}
+	var n uintptr
+	var errno syscall.Errno
+	for {
+		// The system call itself (not syscall.Read) gives the errno
+		// without an error interface to compare.
+		n, _, errno = syscall.Syscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&(*b)[0])), uintptr(len(*b)))
+		if errno != syscall.EINTR {
+			break
+		}
+	}
+	if errno == syscall.EAGAIN {
+		r.put(b)
+		return false
+	}
+	r.rbuf, r.rn, r.rerr = b, int(n), nil
+	if errno != 0 {
+		r.rn, r.rerr = 0, errno
+	}
+	return true
+}
+
+// read waits until the socket is readable and reads it. It returns the
+// pooled buffer holding the n > 0 bytes read, or an error (io.EOF at the
+// end of the stream). The caller hands the buffer back with done.
+func (r *rawIO) read() (*[]byte, int, error) {
+	r.rbuf, r.rn, r.rerr = nil, 0, nil
+	if err := r.rc.Read(r.readFn); err != nil {
+		return nil, 0, r.opError("read", err)
+	}
+	b, n, err := r.rbuf, r.rn, r.rerr
+	r.rbuf = nil
+	switch {
+	case err != nil:
+		r.put(b)
+		return nil, 0, r.opError("read", os.NewSyscallError("read", err))
+	case n == 0:
+		r.put(b)
+		return nil, 0, io.EOF
+	}
+	return b, n, nil
+}
+
+// done takes back the buffer of a read once its bytes are processed.
+func (r *rawIO) done(b *[]byte) { r.spare = b }
+
+// close hands back the spare buffer when the reader stops.
+func (r *rawIO) close() {
+	if r.spare != nil {
+		r.put(r.spare)
+		r.spare = nil
+	}
+}
+
+func (r *rawIO) put(b *[]byte) {
+	putReadBuf(b)
+	r.held.Add(-1)
+}
+
+// writeNow is the callback of rc.Write: one non-blocking write. It
+// returns true even on EAGAIN: tryWrite never waits for writability.
+func (r *rawIO) writeNow(fd uintptr) bool {
+	for {
+		n, _, errno := syscall.Syscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(r.wb))), uintptr(len(r.wb)))
+		if errno == syscall.EINTR {
+			continue
+		}
+		r.setWritten(n, errno)
+		return true
+	}
+}
+
+// setWritten records the result of a write system call: EAGAIN is not an
+// error (nothing was written).
+func (r *rawIO) setWritten(n uintptr, errno syscall.Errno) {
+	r.wn, r.werr = int(n), nil
+	if errno != 0 {
+		r.wn = 0
+		if errno != syscall.EAGAIN {
+			r.werr = errno
+		}
+	}
+}
+
+// tryWrite writes as much of b as the socket takes now, without waiting,
+// and returns how much that was. An error means the connection is broken.
+func (r *rawIO) tryWrite(b []byte) (int, error) {
+	r.wb, r.wn, r.werr = b, 0, nil
+	err := r.rc.Write(r.writeFn)
+	r.wb = nil
+	return r.written(err)
+}
+
+func (r *rawIO) written(err error) (int, error) {
+	if err == nil && r.werr != nil {
+		err = os.NewSyscallError("write", r.werr)
+	}
+	if err != nil {
+		return r.wn, r.opError("write", err)
+	}
+	return r.wn, nil
+}
+
+// writevNow is the callback of rc.Write for tryWritev.
+func (r *rawIO) writevNow(fd uintptr) bool {
+	for {
+		n, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&r.iov[0])), uintptr(r.niov))
+		if errno == syscall.EINTR {
+			continue
+		}
+		r.setWritten(n, errno)
+		return true
+	}
+}
+
+// tryWritev is tryWrite for a frame in two pieces, the header in r.hdr
+// and the payload where the caller has it: one writev, no copy.
+func (r *rawIO) tryWritev(hdr, payload []byte) (int, error) {
+	r.iov[0].Base = &hdr[0]
+	r.iov[0].SetLen(len(hdr))
+	r.niov = 1
+	if len(payload) > 0 {
+		r.iov[1].Base = &payload[0]
+		r.iov[1].SetLen(len(payload))
+		r.niov = 2
+	}
+	r.wn, r.werr = 0, nil
+	err := r.rc.Write(r.writevFn)
+	r.iov = [2]syscall.Iovec{} // keep no reference to the payload
+	return r.written(err)
+}
+
+// opError words an error as net.Conn's Read and Write do.
+func (r *rawIO) opError(op string, err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		// RawConn says "raw-read" / "raw-write".
+		e := *oe
+		e.Op = op
+		return &e
+	}
+	return &net.OpError{Op: op, Net: r.nc.LocalAddr().Network(), Source: r.nc.LocalAddr(), Addr: r.nc.RemoteAddr(), Err: err}
+}
