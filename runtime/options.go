@@ -75,7 +75,6 @@ type Options struct {
 // resolved is Options with every default applied.
 type resolved struct {
 	Options
-	readBufSize int
 }
 
 func (o *Options) resolve() resolved {
@@ -96,7 +95,6 @@ func (o *Options) resolve() resolved {
 	if r.Logger == nil {
 		r.Logger = discardLogger
 	}
-	r.readBufSize = 16 << 10
 	return r
 }
 

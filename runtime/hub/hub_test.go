@@ -264,7 +264,7 @@ func TestSlowCountRestartsWhenTheClientCatchesUp(t *testing.T) {
 	if err := h.Subscribe(sc, "t"); err != nil {
 		t.Fatal(err)
 	}
-	skipped := map[string]error{sc.ID(): fmt.Errorf("%s%s: %w", skipPrefix, sc.ID(), runtime.ErrSlowConnection)}
+	skipped := map[string]error{sc.ID(): &runtime.SkipError{Conn: sc, Err: runtime.ErrSlowConnection}}
 	list := []*runtime.Conn{sc}
 	h.countSlow(list, 1, skipped)
 	h.countSlow(list, 0, nil) // took one: the count restarts
@@ -280,9 +280,11 @@ func TestSlowCountRestartsWhenTheClientCatchesUp(t *testing.T) {
 }
 
 func TestBroadcastSkipsReadsRuntimeErrors(t *testing.T) {
-	id := "6f1c2a4e-0000-4000-8000-000000000001"
+	in := startInstance(t, Options{}, nil, nil)
+	_, sc := in.join(t, nil, "x")
+	id := sc.ID()
 	err := errors.Join(
-		fmt.Errorf("%s%s: %w", skipPrefix, id, runtime.ErrSlowConnection),
+		&runtime.SkipError{Conn: sc, Err: runtime.ErrSlowConnection},
 		context.Canceled,
 	)
 	skips, ok := broadcastSkips(err)

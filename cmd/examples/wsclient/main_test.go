@@ -69,6 +69,19 @@ func (o *output) waitFor(t *testing.T, s string) {
 	}
 }
 
+// waitForCount waits until s appears at least n times in the output.
+func (o *output) waitForCount(t *testing.T, s string, n int) {
+	t.Helper()
+	timeout := time.After(waitLimit)
+	for strings.Count(o.String(), s) < n {
+		select {
+		case <-o.changed:
+		case <-timeout:
+			t.Fatalf("fewer than %d %q in output:\n%s", n, s, o.String())
+		}
+	}
+}
+
 // startServer serves handler on 127.0.0.1:0 (TLS when tlsCfg is set) and
 // returns its URL; the server is shut down at the end of the test.
 func startServer(t *testing.T, opts runtime.ServerOptions, tlsCfg *tls.Config, handler runtime.Handler) string {
@@ -193,7 +206,7 @@ func TestEchoPingBinaryAndEOF(t *testing.T) {
 	c.send(t, "/ping abc")
 	c.stdout.waitFor(t, "Pong received: RTT ")
 	c.send(t, "/ping")
-	c.stdout.waitFor(t, "Pong received: RTT ")
+	c.stdout.waitForCount(t, "Pong received: RTT ", 2)
 	c.send(t, "/binary 00 01 ff", "/binary "+strings.Repeat("ab", 100))
 	c.stdout.waitFor(t, "< (binary) 3 bytes: 0001ff\n")
 	c.stdout.waitFor(t, "< (binary) 100 bytes: "+strings.Repeat("ab", 64)+"…\n")
