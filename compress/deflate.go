@@ -148,9 +148,7 @@ func (d *Deflate) Encode(f *ws.Frame) error {
 	}
 	b := *d.sOut
 	if f.Fin {
-		if bytes.HasSuffix(b, syncTail) {
-			b = b[:len(b)-len(syncTail)]
-		}
+		b = bytes.TrimSuffix(b, syncTail)
 		t := releaseDeflater(w)
 		if d.keepSend && (w.key >= windowKey || d.agreed.LocalMaxWindowBits == 15) {
 			d.sPark = t // its state continues this connection's history
