@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/tetherws/tether/runtime"
 	"github.com/tetherws/tether/runtime/hub"
+	"github.com/tetherws/tether/runtime/hub/hubtest"
 	"github.com/tetherws/tether/runtime/hub/natsbroker"
 	"github.com/tetherws/tether/ws"
 )
@@ -60,87 +60,27 @@ func await(t *testing.T, ch <-chan struct{}, what string) {
 }
 
 // instance is one server instance: a tether Server and its Hub on one
-// NATS connection. Its handler subscribes each connection to the topics
-// of its URL (?topics=a,b), says "subscribed" and hands the server side of
-// the connection to the test.
+// NATS connection (see hubtest.Instance).
 type instance struct {
-	Hub   *hub.Hub
-	URL   string
-	conns chan *runtime.Conn
+	*hubtest.Instance
+	Hub *hub.Hub
 }
 
 func startInstance(t *testing.T, b hub.Broker) *instance {
 	t.Helper()
 	h := hub.New(hub.Options{Broker: b})
-	in := &instance{Hub: h, conns: make(chan *runtime.Conn, 8)}
-	srv := &runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
-		for _, name := range strings.Split(c.Request().URL.Query().Get("topics"), ",") {
-			if err := h.Subscribe(c, name); err != nil {
-				return err
-			}
-		}
-		in.conns <- c
-		if err := c.SendText(ctx, "subscribed"); err != nil {
-			return err
-		}
-		for m := range c.Messages() {
-			m.Release()
-		}
-		return nil
-	}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.URL = "ws://" + ln.Addr().String() + "/"
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		<-served
-		_ = h.Close()
-	})
-	return in
+	t.Cleanup(func() { _ = h.Close() })
+	return &instance{Instance: hubtest.Start(t, h.Subscribe, nil, nil), Hub: h}
 }
 
 func (in *instance) join(t *testing.T, topics ...string) (client, server *runtime.Conn) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	client, _, err := runtime.Dial(ctx, in.URL+"?topics="+url.QueryEscape(strings.Join(topics, ",")), nil)
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	t.Cleanup(client.CloseNow)
-	select {
-	case server = <-in.conns:
-	case <-client.Done():
-		t.Fatalf("connection ended before subscribing: %v", client.Err())
-	case <-ctx.Done():
-		t.Fatal("no server connection")
-	}
-	expect(t, client, "subscribed")
-	return client, server
+	return in.Join(t, nil, topics...)
 }
 
 func expect(t *testing.T, c *runtime.Conn, want string) {
 	t.Helper()
-	select {
-	case m, ok := <-c.Messages():
-		if !ok {
-			t.Fatalf("connection ended waiting for %q: %v", want, c.Err())
-		}
-		if got := m.Text(); got != want {
-			t.Fatalf("received %q, want %q", got, want)
-		}
-		m.Release()
-	case <-time.After(waitLimit):
-		t.Fatalf("no message within %v, want %q", waitLimit, want)
-	}
+	hubtest.Expect(t, c, want)
 }
 
 func publish(t *testing.T, h *hub.Hub, topic, text string) {
