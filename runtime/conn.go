@@ -85,10 +85,11 @@ type Conn struct {
 	cancel        context.CancelFunc
 	err           error // set before done is closed
 
-	pingMu  sync.Mutex
-	pings   []pendingPing
-	ka      keeper // the keepalive schedule, under pingMu
-	latency atomic.Int64
+	pingMu   sync.Mutex
+	pings    []pendingPing
+	ka       keeper // the keepalive schedule, under pingMu
+	latency  atomic.Int64
+	finished atomic.Bool // set (after err) when the connection has ended
 
 	leftover []byte // bytes read past the handshake
 }
@@ -198,12 +199,10 @@ func (c *Conn) Context() context.Context { return c.ctx }
 // handshake (close frames with 1000, 1001 or 1005 both ways); otherwise a
 // *ws.CloseError with the close frames sent and received and the cause.
 func (c *Conn) Err() error {
-	select {
-	case <-c.done:
+	if c.finished.Load() {
 		return c.err
-	default:
-		return nil
 	}
+	return nil
 }
 
 // CloseStatus returns the close frames received and sent, valid once Done
@@ -430,9 +429,12 @@ func (c *Conn) finish(readErr error) {
 		c.err = ce
 	}
 	c.log.Debug("= connection closed", "close", ce.Error())
-	// done before msgs: whoever sees Messages closed then finds Err set.
-	close(c.done)
+	// finished is set before either channel closes, so that whoever sees
+	// Messages closed finds Err set; msgs closes before done, so that
+	// Messages is closed when Close (which waits for Done) returns.
+	c.finished.Store(true)
 	close(c.msgs)
+	close(c.done)
 
 	// Pending pings fail with the close error.
 	c.pingMu.Lock()
