@@ -15,4 +15,10 @@
 // pinging every interval without ever failing, and still reports the
 // latency of the pongs that come back. Policy.Pong sends unsolicited pongs
 // instead: a one-way heartbeat for peers that expect one.
+//
+// Run stops when its context ends; Loop is the same policy stopped by its
+// owner (runtime.Conn runs one on each connection's keepalive goroutine).
+// While it waits, the policy is parked on a single channel receive (timer
+// callbacks, pongs and the stop all post to it), so that an idle
+// connection's keepalive goroutine keeps Go's smallest stack.
 package keepalive

@@ -3,6 +3,7 @@ package keepalive
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -32,17 +33,22 @@ func Default() Policy { return Policy{Interval: DefaultInterval, Timeout: Defaul
 
 // Pinger is what the policy drives.
 type Pinger interface {
-	// SendPing sends a ping with a fresh payload and returns a channel
-	// that receives the round-trip latency when the matching pong arrives.
-	// The channel is closed without a value if the connection ends first.
-	SendPing() (<-chan time.Duration, error)
+	// SendPing sends a ping with a fresh payload. When the matching pong
+	// arrives, the Pinger calls pong with the round-trip latency, once,
+	// from any goroutine (pong never blocks); if none arrives it never
+	// calls it.
+	SendPing(pong func(latency time.Duration)) error
 	// SendPong sends an unsolicited pong (for Policy.Pong).
 	SendPong() error
 }
 
 // Clock makes timers. Tests inject a fake clock; nil means real time.
 type Clock interface {
+	// NewTimer returns a timer that sends on C after d, like time.NewTimer.
 	NewTimer(d time.Duration) Timer
+	// AfterFunc calls f after d, like time.AfterFunc; f must not block.
+	// The returned Timer's C is nil. Run uses AfterFunc.
+	AfterFunc(d time.Duration, f func()) Timer
 }
 
 // Timer is the part of *time.Timer the policy uses.
@@ -56,88 +62,239 @@ type realClock struct{}
 type realTimer struct{ t *time.Timer }
 
 func (realClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
-func (t realTimer) C() <-chan time.Time          { return t.t.C }
-func (t realTimer) Stop() bool                   { return t.t.Stop() }
+func (realClock) AfterFunc(d time.Duration, f func()) Timer {
+	return realTimer{time.AfterFunc(d, f)}
+}
+func (t realTimer) C() <-chan time.Time { return t.t.C }
+func (t realTimer) Stop() bool          { return t.t.Stop() }
 
 // RealClock is the Clock of real time.
 var RealClock Clock = realClock{}
 
 // Run applies the policy to p until ctx ends (it then returns nil), the
-// connection ends (a pong channel closed without a value: nil), the peer
-// fails to answer in time (ErrTimeout), or sending fails (that error).
+// peer fails to answer in time (ErrTimeout), or sending fails (that
+// error). A connection runs it on its keepalive goroutine with a context
+// that ends with the connection.
 //
 // The schedule is that of Python websockets: sleep Interval minus the last
 // measured latency (the first sleep is the full Interval; no sleep at all
 // when the latency exceeded the Interval), send a ping, and wait up to
 // Timeout for its pong. With a zero Timeout, Run does not wait: it pings
-// every Interval and still reports the latency of pongs that arrive before
-// the next ping. In Pong mode it sends an unsolicited pong every Interval.
+// every Interval and still reports the latency of the pong of the last
+// ping if it arrives before the next ping. In Pong mode it sends an
+// unsolicited pong every Interval.
 //
 // Each measured latency is passed to observe, if not nil. A nil clock means
 // real time.
+//
+// While it waits, Run is parked on one channel receive (timers, pongs and
+// the end of ctx all post to it), so that the goroutine of an idle
+// connection's keepalive keeps the smallest stack Go has.
 func Run(ctx context.Context, pol Policy, p Pinger, clock Clock, observe func(time.Duration)) error {
 	if pol.Interval <= 0 {
 		return nil
 	}
+	l := NewLoop(pol, p, clock, observe)
+	stop := context.AfterFunc(ctx, l.Stop)
+	defer stop()
+	return l.Run()
+}
+
+// Loop is the policy of Run for a caller that stops it itself rather than
+// through a context: runtime.Conn runs one on its keepalive goroutine and
+// stops it when the connection ends, which saves the context machinery
+// (a few hundred bytes per connection).
+type Loop struct{ r run }
+
+// NewLoop returns a Loop applying pol to p; see Run for the arguments.
+func NewLoop(pol Policy, p Pinger, clock Clock, observe func(time.Duration)) *Loop {
 	if clock == nil {
 		clock = RealClock
 	}
-	if observe == nil {
-		observe = func(time.Duration) {}
+	return &Loop{run{pol: pol, p: p, clock: clock, observe: observe, wake: make(chan struct{}, 1)}}
+}
+
+// Run applies the policy until Stop is called (it then returns nil), the
+// peer fails to answer in time (ErrTimeout), or sending fails (that
+// error), with the schedule of the function Run. Call it once.
+func (l *Loop) Run() error {
+	if l.r.pol.Interval <= 0 {
+		return nil
 	}
-	var latency time.Duration
-	var pending <-chan time.Duration // an unanswered ping, when Timeout is zero
+	return l.r.loop()
+}
+
+// Stop ends Run, or makes it return at once if it has not started. It may
+// be called from any goroutine, any number of times.
+func (l *Loop) Stop() { l.r.stop() }
+
+// run is the state of one Loop. Callbacks (timers, pongs, ctx) record
+// what happened under mu and wake the loop.
+type run struct {
+	pol     Policy
+	p       Pinger
+	clock   Clock
+	observe func(time.Duration)
+	wake    chan struct{} // capacity 1: a pending wake-up
+
+	mu      sync.Mutex
+	stopped bool
+	timer   Timer
+	armed   uint64        // the sequence number of the timer armed last
+	fired   uint64        // the sequence number of the last timer that fired
+	ping    uint64        // the sequence number of the last ping sent
+	ponged  uint64        // the ping whose pong arrived last (0: none yet)
+	latency time.Duration // its latency
+}
+
+func (r *run) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *run) stop() {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
+	r.poke()
+}
+
+// arm starts the timer of the next wait and returns its number.
+func (r *run) arm(d time.Duration) uint64 {
+	r.mu.Lock()
+	r.armed++
+	seq := r.armed
+	r.mu.Unlock()
+	t := r.clock.AfterFunc(d, func() {
+		r.mu.Lock()
+		if seq > r.fired {
+			r.fired = seq
+		}
+		r.mu.Unlock()
+		r.poke()
+	})
+	r.mu.Lock()
+	r.timer = t
+	r.mu.Unlock()
+	return seq
+}
+
+func (r *run) disarm() {
+	r.mu.Lock()
+	t := r.timer
+	r.timer = nil
+	r.mu.Unlock()
+	if t != nil {
+		t.Stop()
+	}
+}
+
+// sendPing sends a ping whose pong records its latency under the ping's
+// number.
+func (r *run) sendPing() error {
+	r.mu.Lock()
+	r.ping++
+	seq := r.ping
+	r.mu.Unlock()
+	return r.p.SendPing(func(l time.Duration) {
+		r.mu.Lock()
+		if seq > r.ponged {
+			r.ponged, r.latency = seq, l
+		}
+		r.mu.Unlock()
+		r.poke()
+	})
+}
+
+// event is what a wait ended on.
+type event uint8
+
+const (
+	evStopped event = iota
+	evFired
+	evPong
+)
+
+// wait parks until ctx ends, timer seq fires, or the pong of ping
+// awaited (0: none) arrives, and returns the latency with evPong.
+func (r *run) wait(seq, awaited uint64) (event, time.Duration) {
 	for {
-		if d := pol.Interval - latency; d > 0 {
-			t := clock.NewTimer(d)
-		sleep:
+		r.mu.Lock()
+		stopped, fired, ponged, l := r.stopped, r.fired >= seq, r.ponged, r.latency
+		r.mu.Unlock()
+		switch {
+		case stopped:
+			return evStopped, 0
+		case awaited != 0 && ponged == awaited:
+			return evPong, l
+		case fired:
+			return evFired, 0
+		}
+		<-r.wake
+	}
+}
+
+func (r *run) loop() error {
+	defer r.disarm()
+	var latency time.Duration
+	var pending uint64 // an unanswered ping, when Timeout is zero
+	for {
+		if d := r.pol.Interval - latency; d > 0 {
+			seq := r.arm(d)
 			for {
-				select {
-				case <-t.C():
-					break sleep
-				case <-ctx.Done():
-					t.Stop()
+				ev, l := r.wait(seq, pending)
+				if ev == evStopped {
 					return nil
-				case l, ok := <-pending:
-					pending = nil
-					if !ok {
-						t.Stop()
-						return nil // the connection ended
-					}
-					observe(l)
 				}
+				if ev == evFired {
+					break
+				}
+				pending = 0 // its pong: observed, and the sleep goes on
+				r.see(l)
 			}
-		} else if ctx.Err() != nil {
+		} else if r.isStopped() {
 			return nil
 		}
-		if pol.Pong {
-			if err := p.SendPong(); err != nil {
+		if r.pol.Pong {
+			if err := r.p.SendPong(); err != nil {
 				return err
 			}
 			continue
 		}
-		pong, err := p.SendPing()
-		if err != nil {
+		if err := r.sendPing(); err != nil {
 			return err
 		}
-		if pol.Timeout <= 0 {
-			latency, pending = 0, pong
+		r.mu.Lock()
+		ping := r.ping
+		r.mu.Unlock()
+		if r.pol.Timeout <= 0 {
+			latency, pending = 0, ping
 			continue
 		}
-		t := clock.NewTimer(pol.Timeout)
-		select {
-		case l, ok := <-pong:
-			t.Stop()
-			if !ok {
-				return nil // the connection ended
-			}
-			latency = l
-			observe(l)
-		case <-t.C():
-			return ErrTimeout
-		case <-ctx.Done():
-			t.Stop()
+		seq := r.arm(r.pol.Timeout)
+		switch ev, l := r.wait(seq, ping); ev {
+		case evStopped:
 			return nil
+		case evFired:
+			return ErrTimeout
+		default:
+			r.disarm()
+			latency = l
+			r.see(l)
 		}
+	}
+}
+
+func (r *run) isStopped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stopped
+}
+
+func (r *run) see(l time.Duration) {
+	if r.observe != nil {
+		r.observe(l)
 	}
 }

@@ -16,10 +16,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// ping is one SendPing call: when it happened and where its pong goes.
+// ping is one SendPing call: when it happened and how to answer it.
 type ping struct {
 	at   time.Duration // clock time since epoch
-	pong chan time.Duration
+	pong func(time.Duration)
 }
 
 // fakePinger records pings and pongs against a fake clock.
@@ -34,13 +34,12 @@ func newPinger(clk *fakeclock.Clock) *fakePinger {
 	return &fakePinger{clk: clk, pings: make(chan ping, 100), pongs: make(chan time.Duration, 100)}
 }
 
-func (f *fakePinger) SendPing() (<-chan time.Duration, error) {
+func (f *fakePinger) SendPing(pong func(time.Duration)) error {
 	if f.err != nil {
-		return nil, f.err
+		return f.err
 	}
-	ch := make(chan time.Duration, 1)
-	f.pings <- ping{f.clk.Now().Sub(epoch), ch}
-	return ch, nil
+	f.pings <- ping{f.clk.Now().Sub(epoch), pong}
+	return nil
 }
 
 func (f *fakePinger) SendPong() error {
@@ -153,7 +152,7 @@ func TestScheduleSleepsIntervalMinusLastLatency(t *testing.T) {
 		wantTimer(t, clk, 10*time.Second)
 		clk.Advance(latency)
 		now += latency
-		pg.pong <- latency
+		pg.pong(latency)
 		if got := <-r.observed; got != latency {
 			t.Fatalf("observed %v, want %v", got, latency)
 		}
@@ -175,7 +174,7 @@ func TestPingGoesOutAtOnceWhenLatencyExceedsInterval(t *testing.T) {
 	pg := p.nextPing(t)
 	wantTimer(t, clk, 60*time.Second)
 	clk.Advance(30 * time.Second)
-	pg.pong <- 30 * time.Second
+	pg.pong(30 * time.Second)
 	<-r.observed
 	// No sleep: the next ping goes out at the time of the pong, and the
 	// next timer is the pong timeout of that ping.
@@ -225,7 +224,7 @@ func TestZeroTimeoutKeepsPingingAndStillMeasuresLatency(t *testing.T) {
 	// A pong for the last ping, arriving while Run sleeps, is observed
 	// and does not shorten the sleep.
 	wantTimer(t, clk, 20*time.Second)
-	pings[4].pong <- 7 * time.Second
+	pings[4].pong(7 * time.Second)
 	if got := <-r.observed; got != 7*time.Second {
 		t.Fatalf("observed %v", got)
 	}
@@ -300,24 +299,60 @@ func TestCancellingStopsRunAndItsTimers(t *testing.T) {
 	}
 }
 
-func TestConnectionEndStopsRun(t *testing.T) {
-	for _, timeout := range []time.Duration{time.Second, 0} {
-		clk := fakeclock.New(epoch)
-		p := newPinger(clk)
-		r := start(t, keepalive.Policy{Interval: time.Second, Timeout: timeout}, p, clk)
-		clk.NextTimer(t)
-		clk.Advance(time.Second)
-		pg := p.nextPing(t)
-		clk.NextTimer(t)
-		close(pg.pong) // the connection ended before the pong
-		if err := r.result(t); err != nil {
-			t.Fatalf("timeout %v: Run = %v", timeout, err)
-		}
-		if n := clk.Pending(); n != 0 {
-			t.Fatalf("%d timers left running", n)
-		}
+func TestPongOfAnOlderPingIsIgnored(t *testing.T) {
+	// Zero timeout: pings go out every interval unanswered; a late pong
+	// of an older ping is not the latency of the last one.
+	clk := fakeclock.New(epoch)
+	p := newPinger(clk)
+	r := start(t, keepalive.Policy{Interval: 20 * time.Second}, p, clk)
+	wantTimer(t, clk, 20*time.Second)
+	clk.Advance(20 * time.Second)
+	first := p.nextPing(t)
+	wantTimer(t, clk, 20*time.Second)
+	clk.Advance(20 * time.Second)
+	second := p.nextPing(t)
+	wantTimer(t, clk, 20*time.Second)
+	first.pong(time.Second)
+	second.pong(2 * time.Second)
+	if got := <-r.observed; got != 2*time.Second {
+		t.Fatalf("observed %v, want the latency of the last ping", got)
+	}
+	select {
+	case l := <-r.observed:
+		t.Fatalf("observed %v from the older ping", l)
+	default:
 	}
 }
+
+func TestPongBeforeTheWaitStartsIsNotMissed(t *testing.T) {
+	// The Pinger answers inside SendPing, before Run arms the pong
+	// timeout: Run still sees the pong.
+	clk := fakeclock.New(epoch)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	observed := make(chan time.Duration, 10)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- keepalive.Run(ctx, keepalive.Policy{Interval: time.Second, Timeout: time.Minute},
+			instantPinger{latency: time.Millisecond}, clk, func(l time.Duration) { observed <- l })
+	}()
+	wantTimer(t, clk, time.Second)
+	clk.Advance(time.Second)
+	if l := <-observed; l != time.Millisecond {
+		t.Fatalf("observed %v", l)
+	}
+	wantTimer(t, clk, time.Minute)                  // the pong wait, armed after the pong
+	wantTimer(t, clk, time.Second-time.Millisecond) // and the next sleep
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+type instantPinger struct{ latency time.Duration }
+
+func (p instantPinger) SendPing(pong func(time.Duration)) error { pong(p.latency); return nil }
+func (instantPinger) SendPong() error                           { return nil }
 
 func TestSendErrorEndsRun(t *testing.T) {
 	boom := errors.New("boom")
@@ -342,10 +377,38 @@ func TestNilClockMeansRealTime(t *testing.T) {
 		errc <- keepalive.Run(ctx, keepalive.Policy{Interval: time.Millisecond, Timeout: time.Hour}, p, nil, nil)
 	}()
 	pg := p.nextPing(t)
-	pg.pong <- time.Microsecond
+	pg.pong(time.Microsecond)
 	p.nextPing(t)
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatalf("Run = %v", err)
 	}
+}
+
+func TestLoopStopEndsRunAndItsTimer(t *testing.T) {
+	clk := fakeclock.New(epoch)
+	p := newPinger(clk)
+	l := keepalive.NewLoop(keepalive.Policy{Interval: time.Second, Timeout: time.Second}, p, clk, nil)
+	errc := make(chan error, 1)
+	go func() { errc <- l.Run() }()
+	wantTimer(t, clk, time.Second)
+	l.Stop()
+	l.Stop() // twice is fine
+	if err := <-errc; err != nil {
+		t.Fatalf("Run = %v after Stop", err)
+	}
+	if n := clk.Pending(); n != 0 {
+		t.Fatalf("%d timers left running", n)
+	}
+}
+
+func TestLoopStoppedBeforeRunReturnsAtOnce(t *testing.T) {
+	clk := fakeclock.New(epoch)
+	p := newPinger(clk)
+	l := keepalive.NewLoop(keepalive.Policy{Interval: time.Second}, p, clk, nil)
+	l.Stop()
+	if err := l.Run(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	p.noPing(t)
 }

@@ -233,7 +233,7 @@ func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resol
 	c := newConn(connParams{
 		nc: nc, side: ws.Server, opts: opts, negotiated: res.neg,
 		request: r.WithContext(reqCtx), leftover: leftover, username: res.username,
-		response: &http.Response{StatusCode: res.resp.Status, Status: "101 Switching Protocols", Header: res.resp.Header, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1},
+		respHead: out,
 	})
 	c.log.Info("connection open")
 	return c, nil

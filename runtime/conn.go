@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,6 +15,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tetherws/tether/keepalive"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -42,8 +47,13 @@ type Conn struct {
 	subprotocol string
 	request     *http.Request
 	response    *http.Response
-	username    string
-	exts        []ws.Extension
+	// respHead is the 101 response a server sent, as written: Response
+	// parses it on first use (respOnce), which spares every connection
+	// whose response nobody looks at a parsed header map.
+	respHead []byte
+	respOnce sync.Once
+	username string
+	exts     []ws.Extension
 
 	// rio is the non-blocking I/O of TCP and Unix sockets (nil for TLS
 	// and other transports): see rawio_linux.go and "the write token" in
@@ -59,19 +69,14 @@ type Conn struct {
 	queued     int        // bytes in ctrlQ and dataQ
 	writing    bool       // the write token: someone is writing the socket
 	werr       error      // an inline write failed; the writer ends the connection
-	writerOn   bool       // a writer goroutine is running
 	halfClosed bool       // the writer has half-closed the transport
-	ended      bool       // the reader has returned: start no more goroutines
+	ended      bool       // the reader has returned: wake is closed
 	spaceCh    chan struct{}
 	closeTimer *time.Timer
 	cause      error // why the connection was aborted, if it was
 
-	wake    chan struct{} // wakes the permanent writer (rio == nil only)
+	wake    chan struct{} // wakes the writer goroutine (capacity 1)
 	sendSem chan struct{} // one message is sent at a time; made on first use (under mu)
-
-	// wg counts the goroutines of the connection other than the reader
-	// (writers, test keepalive timers); run waits for them.
-	wg sync.WaitGroup
 
 	msgs chan Message
 	done chan struct{}
@@ -82,12 +87,18 @@ type Conn struct {
 	appClosed     chan struct{}
 	appClosedOnce sync.Once
 	ctx           context.Context
-	cancel        context.CancelFunc
-	err           error // set before done is closed
+	cancel        context.CancelCauseFunc
+
+	// group runs the writer and keepalive goroutines (see run); its
+	// context is ctx, which the first error in the group cancels.
+	group errgroup.Group
+	// qw is the writer goroutine's scratch space.
+	qw  queueWriter
+	err error // set before done is closed
 
 	pingMu   sync.Mutex
 	pings    []pendingPing
-	ka       keeper // the keepalive schedule, under pingMu
+	ka       *keepalive.Loop // nil when keepalive is off
 	latency  atomic.Int64
 	finished atomic.Bool // set (after err) when the connection has ended
 
@@ -97,7 +108,8 @@ type Conn struct {
 type pendingPing struct {
 	payload string
 	sent    time.Time
-	ch      chan time.Duration // nil for a keepalive ping
+	ch      chan time.Duration  // Ping's; nil for a keepalive ping
+	fn      func(time.Duration) // the keepalive's (keepalive.Pinger)
 }
 
 // connParams are what the handshake hands to newConn.
@@ -108,6 +120,7 @@ type connParams struct {
 	negotiated ws.Negotiated
 	request    *http.Request
 	response   *http.Response
+	respHead   []byte
 	leftover   []byte
 	username   string
 	parent     context.Context
@@ -143,23 +156,19 @@ func newConn(p connParams) *Conn {
 		exts:        p.negotiated.Extensions,
 		request:     p.request,
 		response:    p.response,
+		respHead:    p.respHead,
 		username:    p.username,
 		msgs:        make(chan Message, p.opts.MaxQueue),
 		done:        make(chan struct{}),
 		appClosed:   make(chan struct{}),
+		wake:        make(chan struct{}, 1),
 		leftover:    p.leftover,
 		rio:         newRawIO(p.nc),
 	}
 	if p.parent != nil {
-		c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(p.parent))
+		c.ctx, c.cancel = context.WithCancelCause(context.WithoutCancel(p.parent))
 	} else {
-		c.ctx, c.cancel = context.WithCancel(context.Background())
-	}
-	if c.rio == nil {
-		// Without non-blocking writes every frame goes through the
-		// writer goroutine: it runs for the whole connection.
-		c.wake = make(chan struct{}, 1)
-		c.writerOn = true
+		c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	}
 	c.log = p.opts.Logger
 	if c.log != discardLogger {
@@ -170,6 +179,7 @@ func newConn(p connParams) *Conn {
 		MaxFrameSize:   p.opts.MaxFrameSize,
 		Extensions:     p.negotiated.Extensions,
 	})
+	c.ka = c.newKeepalive()
 	go c.run()
 	return c
 }
@@ -223,8 +233,22 @@ func (c *Conn) Extensions() []ws.Extension { return c.exts }
 // Request returns the opening handshake request.
 func (c *Conn) Request() *http.Request { return c.request }
 
-// Response returns the opening handshake response.
-func (c *Conn) Response() *http.Response { return c.response }
+// Response returns the opening handshake response: the one received by a
+// client, the one sent by a server.
+func (c *Conn) Response() *http.Response {
+	if c.respHead != nil {
+		c.respOnce.Do(func() {
+			r, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(c.respHead)), c.request)
+			if err != nil { // cannot happen: tether wrote it
+				r = &http.Response{StatusCode: http.StatusSwitchingProtocols, Status: "101 Switching Protocols",
+					Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{}, Request: c.request}
+			}
+			r.Body = nil // a 101 has none
+			c.response = r
+		})
+	}
+	return c.response
+}
 
 // Username returns the user name authenticated during the handshake, or "".
 func (c *Conn) Username() string { return c.username }
@@ -253,33 +277,36 @@ func (c *Conn) State() ws.State {
 // Logger returns the connection's logger, with its id and remote address.
 func (c *Conn) Logger() *slog.Logger { return c.log }
 
-// run is the reader goroutine. It starts the keepalive timer (and, for
-// connections without non-blocking writes, the writer goroutine), reads
-// until the connection ends, then stops the others, waits for them and
-// finishes the connection.
+// run is the reader goroutine, and the owner of the connection's
+// errgroup: it starts the writer and keepalive goroutines in the group,
+// reads until the connection ends, then cancels the group's context (the
+// connection's), closes the writer's wake-up channel, waits for both
+// (Group.Wait) and finishes the connection.
 //
-// A connection on a TCP or Unix socket has no other goroutine while it is
-// idle: senders write inline (see "the write token" in writer.go), a
-// writer goroutine runs only while a write is blocked on a full socket,
-// and keepalive runs on a timer (keepalive.go). A failing writer aborts
-// the connection (abort), which ends the read.
+// The first error in the group cancels the context (as
+// errgroup.WithContext does; the group uses the connection's own context
+// rather than deriving one, which would cost a context per connection);
+// a failing writer also aborts the socket (abort), which ends the read,
+// and the reader's end stops the others. A keepalive timeout fails the
+// connection with 1011 and the closing handshake ends it as usual.
+//
+// An idle connection's writer and keepalive goroutines are each parked on
+// one channel receive, which keeps them at Go's smallest stack (2 KiB);
+// the reader waits on the socket without holding a read buffer.
 func (c *Conn) run() {
-	if c.wake != nil {
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.writeLoop()
-		}()
-	}
-	c.startKeepalive()
+	c.group.Go(c.writeLoop)
+	c.group.Go(c.keepaliveLoop)
 	rerr := c.readLoop()
 	c.abort(nil) // unblock a writer blocked on the socket
 	c.mu.Lock()
 	c.ended = true
+	close(c.wake)
 	c.mu.Unlock()
-	c.cancel()
-	c.stopKeepalive()
-	c.wg.Wait()
+	if c.ka != nil {
+		c.ka.Stop()
+	}
+	c.cancel(nil)
+	_ = c.group.Wait()
 	c.finish(rerr)
 }
 
@@ -519,24 +546,17 @@ func (c *Conn) takeOutputLocked(ctrl bool) {
 	}
 }
 
-// wakeWriter gets the writer goroutine to write the queue: it wakes the
-// permanent writer, or starts one for a connection with non-blocking
-// writes, unless one runs (it looks at the queue before it exits). c.mu is
+// wakeWriter gets the writer goroutine to write the queue (a wake-up
+// already pending is enough: the writer looks at the whole queue). c.mu is
 // held.
 func (c *Conn) wakeWriter() {
-	if c.wake != nil {
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
+	if c.ended {
 		return
 	}
-	if c.writerOn || c.ended {
-		return
+	select {
+	case c.wake <- struct{}{}:
+	default:
 	}
-	c.writerOn = true
-	c.wg.Add(1)
-	go c.drain()
 }
 
 // Close starts the closing handshake with code and reason, waits until the

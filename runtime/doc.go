@@ -1,24 +1,29 @@
 // Package runtime runs WebSocket connections: Dial for clients, Accept and
 // Server for servers, and Conn, whose received messages arrive on a channel.
 //
-// Each connection has a reader goroutine that parses frames with the
-// sans-I/O protocol of package ws and delivers messages to Messages().
-// Writes to the socket are serialised by a write token, and a writer
-// goroutine owns every write that could block: on TCP and Unix sockets, a
+// Each connection runs three goroutines under one errgroup: a reader that
+// parses frames with the sans-I/O protocol of package ws and delivers
+// messages to Messages(); a writer that owns every write that could
+// block; and a keepalive that pings every Options.PingInterval and fails
+// the connection (1011) when the peer stops answering. The first error in
+// the group cancels the connection's context; the reader's end stops the
+// others; Done is closed when all three have returned, and Err then says
+// how the connection ended.
+//
+// Writes are serialised by a write token. On TCP and Unix sockets a
 // sender (Send, Broadcast, Ping, Close, or the reader answering a ping or
 // a close frame) that finds nothing queued takes the token and writes its
-// frame itself, without blocking (one non-blocking write system call);
-// what the socket does not take right away is queued, and a writer
-// goroutine, started then, finishes it with blocking writes, coalescing
-// queued frames into one vectored write, and exits once the queue is
-// empty. Other transports (TLS, HTTP/2 streams) keep one writer goroutine
-// for the life of the connection, through which every frame goes.
-// Keepalive pings run on a timer and fail the connection when the peer
-// stops answering. A failing reader or writer ends the connection; Done is
-// closed when its goroutines have returned, and Err then says how the
-// connection ended. An idle connection on TCP thus has one goroutine, its
-// reader, and holds no read or write buffer: the reader waits for the
-// socket to be readable before it borrows a pooled read buffer.
+// frame itself, without blocking (one non-blocking write system call):
+// the common case costs no goroutine switch. What the socket does not
+// take right away is queued and the writer is woken to finish it with
+// blocking writes, coalescing queued frames into one vectored write.
+// Other transports (TLS, HTTP/2 streams) send every frame through the
+// writer.
+//
+// An idle connection holds no read or write buffer (the reader waits for
+// the socket to be readable before it borrows a pooled read buffer), and
+// its writer and keepalive goroutines are each parked on a single channel
+// receive, which keeps them at Go's smallest stack (2 KiB).
 //
 //	conn, _, err := runtime.Dial(ctx, "ws://localhost:9001/", nil)
 //	if err != nil { ... }

@@ -411,6 +411,7 @@ func newFakeClock() *fakeClock { return &fakeClock{timers: make(chan *fakeTimer,
 type fakeTimer struct {
 	d       time.Duration
 	c       chan time.Time
+	f       func() // AfterFunc's
 	stopped atomic.Bool
 }
 
@@ -420,9 +421,26 @@ func (f *fakeClock) NewTimer(d time.Duration) keepalive.Timer {
 	return t
 }
 
+func (f *fakeClock) AfterFunc(d time.Duration, fn func()) keepalive.Timer {
+	t := &fakeTimer{d: d, f: fn}
+	f.timers <- t
+	return t
+}
+
 func (t *fakeTimer) C() <-chan time.Time { return t.c }
 func (t *fakeTimer) Stop() bool          { return !t.stopped.Swap(true) }
-func (t *fakeTimer) fire()               { t.c <- time.Now() }
+
+// fire fires the timer, unless it was stopped.
+func (t *fakeTimer) fire() {
+	if t.stopped.Load() {
+		return
+	}
+	if t.f != nil {
+		t.f()
+		return
+	}
+	t.c <- time.Now()
+}
 
 // next returns the next timer created.
 func (f *fakeClock) next(t *testing.T) *fakeTimer {

@@ -9,167 +9,68 @@ import (
 	"github.com/tetherws/tether/ws"
 )
 
-// keeper is the keepalive of a connection. It follows the schedule of
-// keepalive.Run (Python's: sleep Interval minus the last measured latency,
-// send a ping, wait up to Timeout for its pong and fail the connection
-// with 1011 "keepalive ping timeout" when it does not come; with no
-// Timeout, ping every Interval; in Heartbeat mode, an unsolicited pong
-// every Interval), but it is driven by one timer at a time instead of a
-// goroutine that sleeps, so that an idle connection has no keepalive
-// goroutine: the timer's callback sends the ping, and the reader, when
-// the pong arrives, arms the next sleep (receivePong → kaAckLocked).
-//
-// Each arming gets a sequence number; a callback that fires for an older
-// one (a timer stopped too late) does nothing. With an injected clock
-// (Options.KeepaliveClock, for tests), whose timers are channels, a
-// short-lived goroutine waits on each timer. The state is under c.pingMu.
-type keeper struct {
-	pol   keepalive.Policy
-	phase kaPhase
-	seq   uint64          // the current arming
-	timer *time.Timer     // real time
-	ftime keepalive.Timer // the injected clock's timer
-	fstop chan struct{}   // stops the goroutine waiting on ftime
-}
-
-type kaPhase uint8
-
-const (
-	kaOff   kaPhase = iota
-	kaSleep         // waiting to send the next ping
-	kaWait          // waiting for the pong of the last ping
-)
-
-// startKeepalive starts the schedule: the first ping goes out after the
-// full Interval.
-func (c *Conn) startKeepalive() {
+// newKeepalive returns the keepalive loop of the connection's policy
+// (Options.PingInterval, PingTimeout, Heartbeat), or nil when keepalive
+// is off.
+func (c *Conn) newKeepalive() *keepalive.Loop {
 	pol := keepalive.Policy{Interval: c.opts.PingInterval, Timeout: c.opts.PingTimeout, Pong: c.opts.Heartbeat}
 	if pol.Interval <= 0 {
-		return
+		return nil
 	}
-	c.pingMu.Lock()
-	c.ka.pol = pol
-	c.ka.phase = kaSleep
-	c.armLocked(pol.Interval)
-	c.pingMu.Unlock()
+	return keepalive.NewLoop(pol, (*connPinger)(c), c.opts.KeepaliveClock, nil)
 }
 
-// stopKeepalive stops the schedule for good.
-func (c *Conn) stopKeepalive() {
-	c.pingMu.Lock()
-	c.ka.phase = kaOff
-	c.disarmLocked()
-	c.pingMu.Unlock()
-}
-
-// armLocked makes kaFire run in d (at once for d <= 0, without a timer of
-// the injected clock, as keepalive.Run does not sleep then).
-func (c *Conn) armLocked(d time.Duration) {
-	c.disarmLocked()
-	c.ka.seq++
-	seq := c.ka.seq
-	clock := c.opts.KeepaliveClock
-	if clock == nil {
-		c.ka.timer = time.AfterFunc(max(d, 0), func() { c.kaFire(seq) })
-		return
+// keepaliveLoop is the keepalive goroutine: it runs the keepalive loop
+// until the reader stops it at the end of the connection. A missing pong
+// fails the connection with 1011 "keepalive ping timeout" (a closing
+// handshake, bounded by CloseTimeout); a ping that cannot be sent because
+// the connection is closing ends the loop quietly. With keepalive off the
+// goroutine returns at once.
+//
+// While it waits, the loop is parked on one channel receive, so the
+// goroutine keeps Go's smallest stack (2 KiB).
+func (c *Conn) keepaliveLoop() error {
+	if c.ka == nil {
+		return nil
 	}
-	stop := make(chan struct{})
-	c.ka.fstop = stop
-	var fired <-chan time.Time
-	if d > 0 {
-		c.ka.ftime = clock.NewTimer(d)
-		fired = c.ka.ftime.C()
-	} else {
-		now := make(chan time.Time, 1)
-		now <- time.Time{}
-		fired = now
-	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		select {
-		case <-fired:
-			c.kaFire(seq)
-		case <-stop:
-		}
-	}()
-}
-
-func (c *Conn) disarmLocked() {
-	if c.ka.timer != nil {
-		c.ka.timer.Stop()
-		c.ka.timer = nil
-	}
-	if c.ka.ftime != nil {
-		c.ka.ftime.Stop()
-		c.ka.ftime = nil
-	}
-	if c.ka.fstop != nil {
-		close(c.ka.fstop)
-		c.ka.fstop = nil
-	}
-}
-
-// kaFire runs when the timer of arming seq fires: a ping is due, or its
-// pong is late.
-func (c *Conn) kaFire(seq uint64) {
-	c.pingMu.Lock()
-	if c.ka.phase == kaOff || seq != c.ka.seq {
-		c.pingMu.Unlock()
-		return
-	}
-	if c.ka.phase == kaWait {
-		c.ka.phase = kaOff
-		c.pingMu.Unlock()
+	err := c.ka.Run()
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, keepalive.ErrTimeout):
 		c.log.Debug("- timed out waiting for keepalive pong")
 		c.fail(ws.CloseInternalError, "keepalive ping timeout")
-		return
+		return nil
+	case errors.Is(err, ws.ErrClosed):
+		return nil // the connection is closing: nothing to keep alive
+	default:
+		c.log.Error("keepalive ping failed", "err", err)
+		c.cancel(err)
+		return err
 	}
-	if c.ka.pol.Pong {
-		c.armLocked(c.ka.pol.Interval)
-		c.pingMu.Unlock()
-		if err := c.Pong(nil); err != nil {
-			c.kaFailed(err)
-		}
-		return
-	}
-	// Register the ping and arm the pong wait before the ping goes out:
-	// the pong can arrive before queueControl returns.
+}
+
+// connPinger is the keepalive.Pinger of a Conn.
+type connPinger Conn
+
+// SendPing sends a keepalive ping with a fresh random payload; the reader
+// calls pong when its pong (or a later one, spec §3) arrives. Its latency
+// is recorded (Latency) like that of any ping.
+func (p *connPinger) SendPing(pong func(time.Duration)) error {
+	c := (*Conn)(p)
+	c.pingMu.Lock()
 	payload := c.pingPayloadLocked()
-	c.pings = append(c.pings, pendingPing{payload: string(payload[:]), sent: time.Now()})
-	if c.ka.pol.Timeout > 0 {
-		c.ka.phase = kaWait
-		c.armLocked(c.ka.pol.Timeout)
-	} else {
-		c.armLocked(c.ka.pol.Interval)
-	}
+	c.pings = append(c.pings, pendingPing{payload: string(payload[:]), sent: time.Now(), fn: pong})
 	c.pingMu.Unlock()
 	if err := c.queueControl(ws.OpPing, payload[:]); err != nil {
 		c.forgetPayload(string(payload[:]))
-		c.kaFailed(err)
+		return err
 	}
+	return nil
 }
 
-// kaAckLocked takes the latency of the keepalive ping a pong answered:
-// the next ping goes out Interval after this one was sent.
-func (c *Conn) kaAckLocked(l time.Duration) {
-	if c.ka.phase != kaWait {
-		return // no pong wait (no Timeout), or the keepalive stopped
-	}
-	c.ka.phase = kaSleep
-	c.armLocked(c.ka.pol.Interval - l)
-}
-
-// kaFailed stops the keepalive after a ping or pong could not be sent.
-func (c *Conn) kaFailed(err error) {
-	c.pingMu.Lock()
-	c.ka.phase = kaOff
-	c.disarmLocked()
-	c.pingMu.Unlock()
-	if !errors.Is(err, ws.ErrClosed) {
-		c.log.Error("keepalive ping failed", "err", err)
-	}
-}
+// SendPong sends an unsolicited pong (Options.Heartbeat).
+func (p *connPinger) SendPong() error { return (*Conn)(p).Pong(nil) }
 
 // pingPayloadLocked picks 4 random bytes not used by a pending ping.
 func (c *Conn) pingPayloadLocked() [4]byte {

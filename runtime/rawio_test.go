@@ -6,9 +6,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	goruntime "runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,7 +78,7 @@ func TestSlowSocketKeepsFramesWholeAndInOrder(t *testing.T) {
 			eventually(t, "a write left for the writer", func() bool {
 				c.mu.Lock()
 				defer c.mu.Unlock()
-				return c.queued > 0 && c.writerOn
+				return c.queued > 0
 			})
 			data, pong := 0, 0
 			for data < n || pong < pongs {
@@ -104,10 +106,10 @@ func TestSlowSocketKeepsFramesWholeAndInOrder(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			eventually(t, "the writer goroutine gone with the queue drained", func() bool {
+			eventually(t, "the queue drained by the writer", func() bool {
 				c.mu.Lock()
 				defer c.mu.Unlock()
-				return c.queued == 0 && !c.writerOn && !c.writing
+				return c.queued == 0 && !c.writing
 			})
 			// The next message is written inline again.
 			if err := c.SendText(ctx, "after"); err != nil {
@@ -171,34 +173,46 @@ func TestIdleReadHoldsNoBuffer(t *testing.T) {
 	}
 }
 
-// TestIdleConnectionRunsOnlyItsReader: with keepalive on, an idle client
-// connection on TCP has one goroutine, its reader; the writer runs only
-// while a write waits for the socket, and keepalive runs on a timer.
-func TestIdleConnectionRunsOnlyItsReader(t *testing.T) {
+// TestEachConnectionRunsReaderWriterAndKeepalive: an idle connection
+// has its three goroutines (DESIGN.md), and no keepalive goroutine when
+// keepalive is off; they all end with the connection.
+func TestEachConnectionRunsReaderWriterAndKeepalive(t *testing.T) {
 	url, peers := rawServer(t)
-	const n = 20
-	settle := func() int {
-		goruntime.GC()
-		time.Sleep(20 * time.Millisecond)
-		return goruntime.NumGoroutine()
+	count := func() map[string]int {
+		buf := make([]byte, 1<<20)
+		buf = buf[:goruntime.Stack(buf, true)]
+		n := map[string]int{}
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			for _, fn := range []string{"(*Conn).run(", "(*Conn).writeLoop(", "(*Conn).keepaliveLoop("} {
+				if strings.Contains(g, fn) {
+					n[fn]++
+				}
+			}
+		}
+		return n
 	}
-	before := settle()
-	for range n {
-		c := dial(t, url, &DialOptions{Options: Options{PingInterval: time.Hour}})
+	var conns []*Conn
+	for i, interval := range []time.Duration{time.Hour, time.Hour, -1} {
+		c := dial(t, url, &DialOptions{Options: Options{PingInterval: interval}})
+		conns = append(conns, c)
 		p := nextPeer(t, peers)
 		if err := c.SendText(testCtx(t), "hello"); err != nil {
 			t.Fatal(err)
 		}
 		p.expect(ws.OpText)
+		want := map[string]int{"(*Conn).run(": i + 1, "(*Conn).writeLoop(": i + 1, "(*Conn).keepaliveLoop(": min(i+1, 2)}
+		eventually(t, fmt.Sprintf("goroutines %v", want), func() bool { return maps.Equal(count(), want) })
 	}
-	if d := settle() - before; d > n {
-		t.Fatalf("%d goroutines for %d idle connections, want at most one each", d, n)
+	for _, c := range conns {
+		c.CloseNow()
 	}
+	// Done is closed just before the reader returns.
+	eventually(t, "no goroutine left after the connections closed", func() bool { return len(count()) == 0 })
 }
 
-// TestKeepaliveOnTimerPingsAndMeasuresLatency runs the real-time keepalive
-// (a timer, no goroutine) against a peer that answers pings.
-func TestKeepaliveOnTimerPingsAndMeasuresLatency(t *testing.T) {
+// TestKeepaliveInRealTimePingsAndMeasuresLatency runs the keepalive on
+// real time against a peer that answers pings.
+func TestKeepaliveInRealTimePingsAndMeasuresLatency(t *testing.T) {
 	c, peer := dialRaw(t, &DialOptions{Options: Options{PingInterval: 20 * time.Millisecond, PingTimeout: time.Second}})
 	for range 3 {
 		f := peer.expect(ws.OpPing)

@@ -145,8 +145,8 @@ func (c *Conn) receivePong(payload []byte) {
 		if i == idx {
 			c.latency.Store(int64(l))
 		}
-		if p.ch == nil {
-			c.kaAckLocked(l) // a keepalive ping
+		if p.fn != nil {
+			p.fn(l) // a keepalive ping: wakes the keepalive goroutine
 			continue
 		}
 		p.ch <- l

@@ -704,3 +704,21 @@ func TestRequestContextOutlivesTheOpenTimeout(t *testing.T) {
 	}
 	<-c.Done()
 }
+
+// TestServerConnResponseIsThe101Sent: a server connection's Response is
+// the 101 it wrote (kept as bytes, parsed on first use).
+func TestServerConnResponseIsThe101Sent(t *testing.T) {
+	client, server := pair(t, nil, nil)
+	got, sent := server.Response(), client.Response()
+	if got.StatusCode != http.StatusSwitchingProtocols || got.ProtoMajor != 1 || got.Body != nil {
+		t.Fatalf("server Response = %d HTTP/%d body %v", got.StatusCode, got.ProtoMajor, got.Body)
+	}
+	for _, h := range []string{"Upgrade", "Connection", "Sec-WebSocket-Accept", "Sec-WebSocket-Extensions", "Date", "Server"} {
+		if got.Header.Get(h) != sent.Header.Get(h) || got.Header.Get(h) == "" {
+			t.Errorf("%s: server kept %q, client received %q", h, got.Header.Get(h), sent.Header.Get(h))
+		}
+	}
+	if got.Request != server.Request() || server.Response() != got {
+		t.Error("Response is not the same parsed response each time, for the handshake request")
+	}
+}

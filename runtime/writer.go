@@ -31,12 +31,18 @@ import (
 //     connection is not a TCP or Unix socket: TLS keeps the queue-and-wake
 //     path, see newRawIO).
 //
-// The writer goroutine (drain) runs only while there is such a rest to
-// write: it takes everything queued (the remainder of a partial write
-// first, then control frames, then data), writes it with one vectored
-// write (net.Buffers), and exits once the queue is empty. Connections
-// without non-blocking writes (TLS...) keep one writer goroutine for their
-// whole life (writeLoop), and every frame goes through it.
+// The writer goroutine (writeLoop) runs for the whole connection and
+// sleeps while there is nothing it must write. Woken, it takes everything
+// queued (the remainder of a partial write first, then control frames,
+// then data), writes it with one vectored write (net.Buffers), and
+// sleeps again once the queue is empty. On connections without
+// non-blocking writes (TLS...) every frame goes through it.
+//
+// This departs from "only the writer writes" of DESIGN.md in the one way
+// that pays: a frame the socket takes at once is written by its sender,
+// which saves waking the writer (two goroutine switches) per message. The
+// rule that matters, one writer at a time and frames whole and in order,
+// is kept by the token.
 
 // outFrame is a frame, or what is left of it, waiting to be written.
 type outFrame struct {
@@ -168,22 +174,30 @@ func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, noCompress bool) (b
 	return true, nil
 }
 
-// drain is the writer goroutine of a connection with non-blocking
-// writes. wakeWriter starts it when a write could not complete inline (or
-// a half-close is due); it writes the queue with blocking writes until the
-// queue is empty, half-closes the transport when the closing handshake
-// asks for it, and exits. So an idle connection has no writer goroutine.
-// While a drain runs (writerOn), senders queue and do not write inline.
-func (c *Conn) drain() {
-	defer c.wg.Done()
-	var w queueWriter
-	c.mu.Lock()
-	for {
-		if c.werr != nil || c.writing {
-			// A failed inline write (the connection ends below), or one
-			// under way: its writer calls wakeWriter again if need be.
-			break
+// writeLoop is the writer goroutine. It sleeps on c.wake (one channel
+// receive: an idle writer keeps Go's smallest stack) until wakeWriter
+// posts a wake-up, then writes the queue with blocking writes until it is
+// empty, half-closing the transport when the closing handshake asks for
+// it. It returns when the reader closes c.wake at the end of the
+// connection, or with the error of a failed write, after aborting the
+// connection.
+func (c *Conn) writeLoop() error {
+	for range c.wake {
+		if err := c.drain(&c.qw); err != nil {
+			c.cancel(err)
+			return err
 		}
+	}
+	return nil
+}
+
+// drain writes the queue until it is empty. A failed inline write (werr)
+// or a write error of its own aborts the connection.
+func (c *Conn) drain(w *queueWriter) error {
+	c.mu.Lock()
+	for c.werr == nil && !c.writing {
+		// (An inline write under way calls wakeWriter again when it
+		// leaves something behind.)
 		if len(c.ctrlQ)+len(c.dataQ) == 0 {
 			if c.closeWriteDueLocked() {
 				continue
@@ -191,48 +205,18 @@ func (c *Conn) drain() {
 			break
 		}
 		if err := w.writeLocked(c); err != nil {
-			c.writerOn = false
 			c.mu.Unlock()
 			c.abort(err)
-			return
+			return err
 		}
 	}
 	werr := c.werr
-	c.writerOn = false
 	c.mu.Unlock()
 	if werr != nil {
 		c.abort(werr)
+		return werr
 	}
-}
-
-// writeLoop is the writer goroutine of a connection without non-blocking
-// writes (TLS, HTTP/2 streams...): every frame is queued, and the writer,
-// woken through c.wake, writes the queue. It runs until the connection
-// ends; a write error aborts the connection.
-func (c *Conn) writeLoop() {
-	var w queueWriter
-	for {
-		select {
-		case <-c.wake:
-		case <-c.ctx.Done():
-			return
-		}
-		c.mu.Lock()
-		for {
-			if len(c.ctrlQ)+len(c.dataQ) == 0 {
-				if c.closeWriteDueLocked() {
-					continue
-				}
-				break
-			}
-			if err := w.writeLocked(c); err != nil {
-				c.mu.Unlock()
-				c.abort(err)
-				return
-			}
-		}
-		c.mu.Unlock()
-	}
+	return nil
 }
 
 // closeWriteDueLocked half-closes the transport once, when the queue is

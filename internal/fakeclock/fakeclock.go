@@ -36,9 +36,10 @@ type Timer struct {
 	c    *Clock
 	when time.Time
 	ch   chan time.Time
+	f    func() // AfterFunc's function, called instead of sending on ch
 }
 
-// C returns the channel the timer fires on.
+// C returns the channel the timer fires on (nil for an AfterFunc timer).
 func (t *Timer) C() <-chan time.Time { return t.ch }
 
 // Stop stops the timer; it reports whether the timer was active.
@@ -65,28 +66,58 @@ func (c *Clock) NewTimer(d time.Duration) keepalive.Timer {
 	} else {
 		c.active = append(c.active, t)
 	}
-	c.created = append(c.created, d)
-	close(c.signal)
-	c.signal = make(chan struct{})
+	c.createdLocked(d)
 	return t
 }
 
+// AfterFunc returns a timer that calls f (on the goroutine that advances
+// the clock) when the clock has advanced by d. With d <= 0 it calls f
+// before returning.
+func (c *Clock) AfterFunc(d time.Duration, f func()) keepalive.Timer {
+	c.mu.Lock()
+	t := &Timer{c: c, when: c.now.Add(d), f: f}
+	if d > 0 {
+		c.active = append(c.active, t)
+	}
+	c.createdLocked(d)
+	c.mu.Unlock()
+	if d <= 0 {
+		f()
+	}
+	return t
+}
+
+func (c *Clock) createdLocked(d time.Duration) {
+	c.created = append(c.created, d)
+	close(c.signal)
+	c.signal = make(chan struct{})
+}
+
 // Advance moves the clock forward by d and fires, in order, every timer
-// that is due.
+// that is due: a channel timer's channel receives, an AfterFunc timer's
+// function is called (after the clock's lock is released).
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 	sort.SliceStable(c.active, func(i, j int) bool { return c.active[i].when.Before(c.active[j].when) })
 	n := 0
+	var funcs []func()
 	for _, t := range c.active {
 		if t.when.After(c.now) {
 			break
 		}
-		t.ch <- t.when
+		if t.f != nil {
+			funcs = append(funcs, t.f)
+		} else {
+			t.ch <- t.when
+		}
 		n++
 	}
 	c.active = append(c.active[:0], c.active[n:]...)
+	c.mu.Unlock()
+	for _, f := range funcs {
+		f()
+	}
 }
 
 // Pending returns the number of active timers.

@@ -384,6 +384,7 @@ func runIdle(res *proto.Result) error {
 	res.Size = 0
 	res.RSSPerConn = float64(after.RSS-base.RSS) / n
 	res.HeapStackPerConn = float64(int64(after.HeapInuse+after.StackInuse)-int64(base.HeapInuse+base.StackInuse)) / n
+	res.StackPerConn = float64(int64(after.StackInuse)-int64(base.StackInuse)) / n
 	res.GoroutinesPerConn = float64(after.Goroutines-base.Goroutines) / n
 	return nil
 }

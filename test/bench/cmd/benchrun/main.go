@@ -174,8 +174,8 @@ func summary(r proto.Result) string {
 	case r.NA != "":
 		return "n/a: " + r.NA
 	case r.Scenario == "idle":
-		return fmt.Sprintf("%d conns, %.1f KiB heap+stack/conn, %.1f KiB RSS/conn, %.1f goroutines/conn",
-			r.Conns, r.HeapStackPerConn/1024, r.RSSPerConn/1024, r.GoroutinesPerConn)
+		return fmt.Sprintf("%d conns, %.1f KiB heap+stack/conn (stacks %.1f), %.1f KiB RSS/conn, %.1f goroutines/conn",
+			r.Conns, r.HeapStackPerConn/1024, r.StackPerConn/1024, r.RSSPerConn/1024, r.GoroutinesPerConn)
 	case r.Msgs == 0:
 		return "no messages"
 	}

@@ -53,6 +53,7 @@ type Result struct {
 	// Idle: memory and goroutines added per connection.
 	RSSPerConn        float64 `json:"rss_per_conn,omitempty"`
 	HeapStackPerConn  float64 `json:"heap_stack_per_conn,omitempty"`
+	StackPerConn      float64 `json:"stack_per_conn,omitempty"`
 	GoroutinesPerConn float64 `json:"goroutines_per_conn,omitempty"`
 
 	// NA says why this library has no figure here (e.g. compression not
