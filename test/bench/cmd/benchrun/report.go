@@ -23,6 +23,7 @@ type row struct {
 	ext           string
 	conns         int
 	rss, heapStk  float64 // bytes per connection
+	stacks        float64 // of heapStk, goroutine stacks
 	goroutinesPer float64
 }
 
@@ -40,7 +41,7 @@ func median(xs []float64) float64 {
 
 func aggregate(lib string, rs []proto.Result) row {
 	r := row{lib: lib, runs: len(rs)}
-	var us, rate, p50, p99, allocs, wire, rss, hs, gor, conns []float64
+	var us, rate, p50, p99, allocs, wire, rss, hs, stk, gor, conns []float64
 	for _, x := range rs {
 		switch {
 		case x.Err != "":
@@ -53,6 +54,7 @@ func aggregate(lib string, rs []proto.Result) row {
 		if x.Scenario == "idle" {
 			rss = append(rss, x.RSSPerConn)
 			hs = append(hs, x.HeapStackPerConn)
+			stk = append(stk, x.StackPerConn)
 			gor = append(gor, x.GoroutinesPerConn)
 			conns = append(conns, float64(x.Conns))
 			r.ok++
@@ -77,7 +79,7 @@ func aggregate(lib string, rs []proto.Result) row {
 		}
 	}
 	r.us, r.rate, r.p50, r.p99, r.allocs, r.wire = median(us), median(rate), median(p50), median(p99), median(allocs), median(wire)
-	r.rss, r.heapStk, r.goroutinesPer = median(rss), median(hs), median(gor)
+	r.rss, r.heapStk, r.stacks, r.goroutinesPer = median(rss), median(hs), median(stk), median(gor)
 	if len(conns) > 0 {
 		r.conns = int(median(conns))
 	}
@@ -107,6 +109,7 @@ var throughputCols = []column{
 
 var idleCols = []column{
 	{func(r row) float64 { return r.heapStk }, true, kib, 0},
+	{func(r row) float64 { return r.stacks }, true, kib, 0},
 	{func(r row) float64 { return r.rss }, true, kib, 0},
 	{func(r row) float64 { return r.goroutinesPer }, true, func(v float64) string { return fmt.Sprintf("%.1f", v) }, 0},
 }
@@ -237,7 +240,7 @@ func render(scs []scenario, libs []string, results map[string]map[string][]proto
 			conns = max(conns, r.conns)
 		}
 		fmt.Fprintf(&b, "\nIdle connections: %d connections, each after one 1 KiB echo, then idle; per connection, after a GC (RSS after debug.FreeOSMemory).\n\n", conns)
-		b.WriteString("| scenario | lib | conns | heap+stack / conn | RSS / conn | goroutines / conn |\n|---|---|---:|---:|---:|---:|\n")
+		b.WriteString("| scenario | lib | conns | heap+stack / conn | of which stacks | RSS / conn | goroutines / conn |\n|---|---|---:|---:|---:|---:|---:|\n")
 		for _, r := range rows {
 			fmt.Fprintf(&b, "| idle | %s |", r.lib)
 			if r.ok == 0 {
@@ -245,7 +248,7 @@ func render(scs []scenario, libs []string, results map[string]map[string][]proto
 				if why == "" {
 					why = "ERROR: " + r.err
 				}
-				fmt.Fprintf(&b, " n/a | %s | | |\n", strings.ReplaceAll(why, "|", "/"))
+				fmt.Fprintf(&b, " n/a | %s | | | |\n", strings.ReplaceAll(why, "|", "/"))
 				continue
 			}
 			fmt.Fprintf(&b, " %d |", r.conns)
@@ -331,7 +334,7 @@ How to read it:
 - Servers, each as its library's documentation shows: **tether** runtime.Server, range over Messages, SendMessage (the documented echo: received text is not validated twice), Message.Release, broadcast with runtime.Broadcast (defaults: UTF-8 validation, keepalive pings); **gorilla** examples/echo (ReadMessage/WriteMessage), broadcast with PreparedMessage; **coder** Accept + its own echo loop (Reader, Writer, io.CopyBuffer with a pooled 32 KiB buffer), broadcast with Write; **gobwas** UpgradeHTTP + wsutil.ReadClientData/WriteServerMessage (README), deflate with the README's wsflate+wsutil loop; **gws** the README's "Best Practice" (Upgrader on net/http, ReadLoop goroutine) with CheckUtf8Enabled, ParallelEnabled off (it reorders one connection's messages), broadcast with Broadcaster; **raw** length-prefixed TCP echo (4-byte length, 16 KiB read buffer, one write per message). Read limit 1 MiB everywhere.
 - UTF-8: tether, gws and gobwas (helpers) validate text messages; gorilla and coder do not validate, nor does gobwas's wsflate loop.
 - deflate: a corpus of 256 JSON messages (order updates, chat lines, presence, tickers; 150 B – 4 KiB), compressed by the client too. **nctx** offers ` + "`permessage-deflate; client_no_context_takeover; server_no_context_takeover`" + ` (the one negotiation every library supports); **ctx** offers what a browser offers, ` + "`permessage-deflate; client_max_window_bits`" + `, and counts only servers that keep the context (gorilla and gobwas answer no-context-takeover: n/a). wire/plain is server→client payload bytes on the wire over the plain bytes. Library defaults otherwise: gorilla level 1, coder BestSpeed (threshold 512 B nctx / 128 B ctx), gws level 1 (threshold 512 B nctx), gobwas stdlib flate level 9 (its README and DefaultHelper). tether: its defaults (level 5; window 2^12 both ways with context takeover; nctx when offered).
-- Idle: heap+stack is HeapInuse+StackInuse after runtime.GC; RSS is VmRSS after debug.FreeOSMemory; both minus the same figures before the connections, divided by the connections.
+- Idle: heap+stack is HeapInuse+StackInuse after runtime.GC (stacks: StackInuse alone); RSS is VmRSS after debug.FreeOSMemory; both minus the same figures before the connections, divided by the connections.
 `
 
 // benchmarksDoc wraps the table for BENCHMARKS.md.
