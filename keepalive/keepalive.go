@@ -73,8 +73,8 @@ var RealClock Clock = realClock{}
 
 // Run applies the policy to p until ctx ends (it then returns nil), the
 // peer fails to answer in time (ErrTimeout), or sending fails (that
-// error). A connection runs it on its keepalive goroutine with a context
-// that ends with the connection.
+// error). (runtime.Conn runs the same policy as a Loop, which it stops
+// itself when the connection ends.)
 //
 // The schedule is that of Python websockets: sleep Interval minus the last
 // measured latency (the first sleep is the full Interval; no sleep at all
