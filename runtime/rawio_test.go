@@ -178,20 +178,25 @@ func TestIdleReadHoldsNoBuffer(t *testing.T) {
 // keepalive is off; they all end with the connection.
 func TestEachConnectionRunsReaderWriterAndKeepalive(t *testing.T) {
 	url, peers := rawServer(t)
+	var conns []*Conn
+	// count counts the goroutines of conns by the function and receiver
+	// at the bottom of their stacks (other tests' connections may still
+	// be ending).
 	count := func() map[string]int {
 		buf := make([]byte, 1<<20)
 		buf = buf[:goruntime.Stack(buf, true)]
 		n := map[string]int{}
 		for _, g := range strings.Split(string(buf), "\n\n") {
-			for _, fn := range []string{"(*Conn).run(", "(*Conn).writeLoop(", "(*Conn).keepaliveLoop("} {
-				if strings.Contains(g, fn) {
-					n[fn]++
+			for _, c := range conns {
+				for _, fn := range []string{"(*Conn).run(", "(*Conn).writeLoop(", "(*Conn).keepaliveLoop("} {
+					if strings.Contains(g, fmt.Sprintf("%s%p", fn, c)) {
+						n[fn]++
+					}
 				}
 			}
 		}
 		return n
 	}
-	var conns []*Conn
 	for i, interval := range []time.Duration{time.Hour, time.Hour, -1} {
 		c := dial(t, url, &DialOptions{Options: Options{PingInterval: interval}})
 		conns = append(conns, c)
