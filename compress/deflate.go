@@ -5,6 +5,9 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tetherws/tether/ws"
 )
@@ -57,6 +60,10 @@ type Deflate struct {
 	sDefl *deflater  // compressor of the message being sent
 	sComp bool       // the message being sent is compressed
 	sPark parkTicket // to take back the compressor of the last message
+	sPin  *deflater  // compressor kept since the last message (idle.go)
+	// sPinned: this connection holds a slot of the budget.
+	sPinned bool
+	sPacked packedWindow // sHist, stored compressed while idle
 
 	// Receive side, used by Decode.
 	rHist   *[]byte // last recvW bytes received compressed
@@ -64,12 +71,34 @@ type Deflate struct {
 	rPend   *[]byte // compressed input not yet inflated (see Decode)
 	rMsg    bool    // a compressed message is being received
 	rProbes int     // failed block-boundary probes in this message
+	rPacked packedWindow
 
-	closed bool
+	// sMu and rMu are held by Encode and Decode (which ws may run
+	// concurrently with each other) and by the idle timer.
+	sMu, rMu sync.Mutex
+	closed   bool
+
+	// Idle timer (idle.go).
+	budget    *busyBudget
+	clock     clock
+	idleAfter time.Duration // <= 0: never idle
+	touched   atomic.Bool   // used since the timer last ran
+	armed     atomic.Bool
+	tMu       sync.Mutex // guards timer and tClosed
+	timer     stopper
+	tClosed   bool
 }
 
-func newDeflate(o *Options, a Agreement, ps []ws.Param) *Deflate {
+// newDeflate returns the extension for one connection; b is its factory's
+// budget (nil: one of its own).
+func newDeflate(o *Options, a Agreement, ps []ws.Param, b *busyBudget) *Deflate {
+	if b == nil {
+		b = newBudget(o)
+	}
 	d := &Deflate{
+		budget:    b,
+		clock:     realClock{},
+		idleAfter: o.IdleAfter,
 		agreed:    a,
 		params:    ps,
 		level:     o.level(),
@@ -80,6 +109,9 @@ func newDeflate(o *Options, a Agreement, ps []ws.Param) *Deflate {
 		recvW: 1 << max(a.RemoteMaxWindowBits, 9),
 	}
 	d.keepSend = !a.LocalNoContextTakeover && d.level != HuffmanOnly
+	if d.idleAfter == 0 {
+		d.idleAfter = DefaultIdleAfter
+	}
 	return d
 }
 
@@ -107,8 +139,19 @@ var syncTail = []byte{0x00, 0x00, 0xff, 0xff}
 // frame, and the final frame loses the trailing 00 00 ff ff (RFC 7692
 // §7.2.1).
 func (d *Deflate) Encode(f *ws.Frame) error {
+	d.sMu.Lock()
+	err := d.encode(f)
+	d.sMu.Unlock()
+	return err
+}
+
+func (d *Deflate) encode(f *ws.Frame) error {
 	if d.closed {
 		return errClosed
+	}
+	d.touch()
+	if err := d.restoreSend(); err != nil {
+		return err
 	}
 	if f.Opcode != ws.OpContinuation {
 		if d.sDefl != nil { // a message was left unfinished
@@ -149,11 +192,13 @@ func (d *Deflate) Encode(f *ws.Frame) error {
 	b := *d.sOut
 	if f.Fin {
 		b = bytes.TrimSuffix(b, syncTail)
-		t := releaseDeflater(w)
-		if d.keepSend && (w.key >= windowKey || d.agreed.LocalMaxWindowBits == 15) {
-			d.sPark = t // its state continues this connection's history
-		}
 		d.sDefl = nil
+		// Its state continues this connection's history if it keeps one.
+		if !d.keepSend || w.key < windowKey && d.agreed.LocalMaxWindowBits != 15 {
+			putDeflater(w)
+		} else if !d.pin(w) {
+			d.sPark = releaseDeflater(w)
+		}
 	}
 	if d.keepSend {
 		d.sHist = pushHistory(d.sHist, d.sendW, f.Payload)
@@ -198,6 +243,14 @@ func (d *Deflate) beginSend(n int, single bool) {
 		// klauspost/compress's only window-limited encoder.
 		key = windowKey + bits
 	}
+	if w := d.sPin; w != nil {
+		d.sPin = nil
+		if w.key == key {
+			d.sDefl = w
+			return
+		}
+		putDeflater(w)
+	}
 	if w := d.sPark.take(); w != nil {
 		d.sPark = parkTicket{}
 		if w.key == key {
@@ -213,7 +266,13 @@ func (d *Deflate) beginSend(n int, single bool) {
 
 // dropParked forgets the compressor of the last message: it will not have
 // the history of the next one.
-func (d *Deflate) dropParked() { d.sPark = parkTicket{} }
+func (d *Deflate) dropParked() {
+	d.sPark = parkTicket{}
+	if d.sPin != nil {
+		putDeflater(d.sPin)
+		d.sPin = nil
+	}
+}
 
 // pushHistory appends data to the window history h of w bytes (a buffer
 // of capacity w, allocated on first use), keeping the last w bytes.
@@ -279,8 +338,19 @@ func corrupt() error {
 // output is returned then. The compressed data kept is bounded by
 // limit + limit/8 + 1 KiB.
 func (d *Deflate) Decode(f *ws.Frame, limit int64) error {
+	d.rMu.Lock()
+	err := d.decode(f, limit)
+	d.rMu.Unlock()
+	return err
+}
+
+func (d *Deflate) decode(f *ws.Frame, limit int64) error {
 	if d.closed {
 		return errClosed
+	}
+	d.touch()
+	if err := d.restoreReceive(); err != nil {
+		return err
 	}
 	if f.Opcode != ws.OpContinuation {
 		d.endReceive()
@@ -494,16 +564,20 @@ func window(dict, b []byte, w int) []byte {
 // it last returned must not be used any more. Call it from the goroutine
 // that sends, e.g. when the send queue is empty.
 func (d *Deflate) ReleaseSendBuffers() {
+	d.sMu.Lock()
 	putBuf(d.sOut)
 	d.sOut = nil
+	d.sMu.Unlock()
 }
 
 // ReleaseReceiveBuffers gives back the output buffer of Decode: the
 // payload it last returned must not be used any more. Call it from the
 // goroutine that receives, e.g. before waiting for more input.
 func (d *Deflate) ReleaseReceiveBuffers() {
+	d.rMu.Lock()
 	putBuf(d.rOut)
 	d.rOut = nil
+	d.rMu.Unlock()
 }
 
 // ReleaseBuffers gives back the output buffers of both directions, so
@@ -517,26 +591,36 @@ func (d *Deflate) ReleaseBuffers() {
 // Close gives back every buffer and any borrowed compressor. It
 // implements ws.ExtensionCloser; the extension must not be used after.
 func (d *Deflate) Close() {
+	d.stopTimer()
+	d.sMu.Lock()
+	defer d.sMu.Unlock()
+	d.rMu.Lock()
+	defer d.rMu.Unlock()
 	if d.closed {
 		return
 	}
 	d.closed = true
-	d.ReleaseBuffers()
 	d.dropParked()
+	d.unpin()
 	if d.sDefl != nil {
 		putDeflater(d.sDefl)
 		d.sDefl = nil
 	}
-	for _, b := range []**[]byte{&d.sHist, &d.rHist, &d.rPend} {
+	for _, b := range []**[]byte{&d.sOut, &d.rOut, &d.sHist, &d.rHist, &d.rPend} {
 		putBuf(*b)
 		*b = nil
 	}
+	d.sPacked, d.rPacked = packedWindow{}, packedWindow{}
 }
 
 // retained returns the bytes of buffers the extension holds between
 // messages (a borrowed compressor counts as its output buffer only).
 func (d *Deflate) retained() int {
-	n := 0
+	d.sMu.Lock()
+	defer d.sMu.Unlock()
+	d.rMu.Lock()
+	defer d.rMu.Unlock()
+	n := cap(d.sPacked.data) + cap(d.rPacked.data)
 	for _, b := range []*[]byte{d.sHist, d.sOut, d.rHist, d.rOut, d.rPend} {
 		if b != nil {
 			n += cap(*b)

@@ -20,7 +20,7 @@ func FuzzInflate(f *testing.F) {
 	f.Add([]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x02}, uint16(4), uint16(10), uint8(10))
 	f.Fuzz(func(t *testing.T, data []byte, cut, limit uint16, bits uint8) {
 		bits = 8 + bits%8
-		d := newDeflate(&Options{}, Agreement{LocalMaxWindowBits: 15, RemoteMaxWindowBits: int(bits), RemoteNoContextTakeover: cut%5 == 0}, nil)
+		d := newDeflate(&Options{}, Agreement{LocalMaxWindowBits: 15, RemoteMaxWindowBits: int(bits), RemoteNoContextTakeover: cut%5 == 0}, nil, nil)
 		defer d.Close()
 		// Three messages on the same extension, so that history is used:
 		// the data cut in two frames, in three, and whole.
@@ -77,8 +77,8 @@ func FuzzRoundTrip(f *testing.F) {
 		lv := []int{0, 1, 3, 5, 6, 9, HuffmanOnly}[int(level)%7]
 		noTakeover := bits&8 != 0
 		a := Agreement{LocalNoContextTakeover: noTakeover, RemoteNoContextTakeover: noTakeover, LocalMaxWindowBits: b, RemoteMaxWindowBits: b}
-		enc := newDeflate(&Options{Level: lv}, a, nil)
-		dec := newDeflate(&Options{}, a, nil)
+		enc := newDeflate(&Options{Level: lv}, a, nil, nil)
+		dec := newDeflate(&Options{}, a, nil, nil)
 		defer enc.Close()
 		defer dec.Close()
 		var hist []byte

@@ -123,7 +123,7 @@ func TestInteropWithStdlib(t *testing.T) {
 				window := 1 << bits
 
 				// Ours → stdlib, including fragmented messages.
-				d := newDeflate(&Options{}, Agreement{LocalNoContextTakeover: noTakeover, LocalMaxWindowBits: bits, RemoteMaxWindowBits: 15}, nil)
+				d := newDeflate(&Options{}, Agreement{LocalNoContextTakeover: noTakeover, LocalMaxWindowBits: bits, RemoteMaxWindowBits: 15}, nil, nil)
 				defer d.Close()
 				inf := &stdInflater{noTakeover: noTakeover}
 				ours, oursPlain := 0, 0

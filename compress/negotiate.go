@@ -126,8 +126,9 @@ func conflicts(accepted []ws.Extension) string {
 // and checks the server's answer. It implements ws.ClientExtensionFactory
 // and is safe for concurrent use by many connections.
 type ClientFactory struct {
-	opts  Options
-	offer params
+	opts   Options
+	offer  params
+	budget *busyBudget
 }
 
 // NewClientFactory returns a client factory for opts, or an error matching
@@ -136,7 +137,7 @@ func NewClientFactory(opts Options) (*ClientFactory, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	f := &ClientFactory{opts: opts}
+	f := &ClientFactory{opts: opts, budget: newBudget(&opts)}
 	f.offer = params{
 		serverNoTakeover: opts.ServerNoContextTakeover,
 		clientNoTakeover: opts.ClientNoContextTakeover,
@@ -194,7 +195,7 @@ func (f *ClientFactory) Accept(ps []ws.Param, accepted []ws.Extension) (ws.Exten
 		LocalMaxWindowBits:      orFifteen(ans.clientMaxBits),
 		RemoteMaxWindowBits:     orFifteen(ans.serverMaxBits),
 	}
-	return newDeflate(&f.opts, a, append([]ws.Param(nil), ps...)), nil
+	return newDeflate(&f.opts, a, append([]ws.Param(nil), ps...), f.budget), nil
 }
 
 func orFifteen(bits int) int {
@@ -210,6 +211,7 @@ func orFifteen(bits int) int {
 type ServerFactory struct {
 	opts                   Options
 	serverBits, clientBits int
+	budget                 *busyBudget
 }
 
 // NewServerFactory returns a server factory for opts, or an error matching
@@ -218,7 +220,7 @@ func NewServerFactory(opts Options) (*ServerFactory, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	f := &ServerFactory{opts: opts, serverBits: opts.ServerMaxWindowBits, clientBits: opts.ClientMaxWindowBits}
+	f := &ServerFactory{opts: opts, serverBits: opts.ServerMaxWindowBits, clientBits: opts.ClientMaxWindowBits, budget: newBudget(&opts)}
 	if f.serverBits == 0 {
 		f.serverBits = DefaultWindowBits
 	}
@@ -271,5 +273,5 @@ func (f *ServerFactory) Negotiate(ps []ws.Param, accepted []ws.Extension) ([]ws.
 		RemoteMaxWindowBits:     orFifteen(ans.clientMaxBits),
 	}
 	resp := ans.build()
-	return resp, newDeflate(&f.opts, a, resp), nil
+	return resp, newDeflate(&f.opts, a, resp, f.budget), nil
 }

@@ -71,7 +71,7 @@ func TestCompressedOutputRespectsWindow(t *testing.T) {
 			for _, noTakeover := range []bool{false, true} {
 				name := fmt.Sprintf("bits=%d/level=%d/noTakeover=%v", bits, level, noTakeover)
 				t.Run(name, func(t *testing.T) {
-					d := newDeflate(&Options{Level: level}, Agreement{LocalNoContextTakeover: noTakeover, LocalMaxWindowBits: bits, RemoteMaxWindowBits: 15}, nil)
+					d := newDeflate(&Options{Level: level}, Agreement{LocalNoContextTakeover: noTakeover, LocalMaxWindowBits: bits, RemoteMaxWindowBits: 15}, nil, nil)
 					defer d.Close()
 					var hist []byte
 					maxDist := 0
