@@ -1,0 +1,70 @@
+package compress
+
+// ReleaseSendBuffers gives back the output buffer of Encode: the payload
+// it last returned must not be used any more. Call it from the goroutine
+// that sends, e.g. when the send queue is empty.
+func (d *Deflate) ReleaseSendBuffers() {
+	d.sMu.Lock()
+	putBuf(d.sOut)
+	d.sOut = nil
+	d.sMu.Unlock()
+}
+
+// ReleaseReceiveBuffers gives back the output buffer of Decode: the
+// payload it last returned must not be used any more. Call it from the
+// goroutine that receives, e.g. before waiting for more input.
+func (d *Deflate) ReleaseReceiveBuffers() {
+	d.rMu.Lock()
+	putBuf(d.rOut)
+	d.rOut = nil
+	d.rMu.Unlock()
+}
+
+// ReleaseBuffers gives back the output buffers of both directions, so
+// that an idle connection keeps only its history windows. It must not run
+// concurrently with Encode or Decode.
+func (d *Deflate) ReleaseBuffers() {
+	d.ReleaseSendBuffers()
+	d.ReleaseReceiveBuffers()
+}
+
+// Close gives back every buffer and any borrowed compressor. It
+// implements ws.ExtensionCloser; the extension must not be used after.
+func (d *Deflate) Close() {
+	d.stopTimer()
+	d.sMu.Lock()
+	defer d.sMu.Unlock()
+	d.rMu.Lock()
+	defer d.rMu.Unlock()
+	if d.closed {
+		return
+	}
+	d.closed = true
+	d.dropParked()
+	d.unpin()
+	if d.sDefl != nil {
+		putDeflater(d.sDefl)
+		d.sDefl = nil
+	}
+	for _, b := range []**[]byte{&d.sOut, &d.rOut, &d.sHist, &d.rHist, &d.rPend} {
+		putBuf(*b)
+		*b = nil
+	}
+	d.sPacked, d.rPacked = packedWindow{}, packedWindow{}
+}
+
+// retained returns the bytes of buffers the extension holds between
+// messages (a borrowed compressor counts as its output buffer only).
+func (d *Deflate) retained() int {
+	d.sMu.Lock()
+	defer d.sMu.Unlock()
+	d.rMu.Lock()
+	defer d.rMu.Unlock()
+	n := cap(d.sPacked.data) + cap(d.rPacked.data)
+	for _, b := range []*[]byte{d.sHist, d.sOut, d.rHist, d.rOut, d.rPend} {
+		if b != nil {
+			n += cap(*b)
+		}
+	}
+	return n
+}
