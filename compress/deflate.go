@@ -127,6 +127,22 @@ func (d *Deflate) RsvBits() byte { return ws.RSV1 }
 // Agreement returns the negotiated parameters from this endpoint's view.
 func (d *Deflate) Agreement() Agreement { return d.agreed }
 
+// encodingKey identifies how a Deflate without send history encodes.
+type encodingKey struct{ level, threshold, bits int }
+
+// EncodingKey implements ws.SharedEncoder: an endpoint that compresses
+// each message on its own (no context takeover on its side, or Huffman
+// coding only) encodes a whole message according to its level, threshold
+// and window alone, so a broadcast compresses it once for every
+// connection with the same key. With context takeover the encoding
+// depends on the history: ok is false.
+func (d *Deflate) EncodingKey() (key any, ok bool) {
+	if d.keepSend {
+		return nil, false
+	}
+	return encodingKey{d.level, d.threshold, d.agreed.LocalMaxWindowBits}, true
+}
+
 var errClosed = errors.New("compress: extension used after Close")
 
 // syncTail is the end of a sync flush, removed from the end of each message.

@@ -361,3 +361,36 @@ func TestNegotiationMatrix(t *testing.T) {
 		}
 	}
 }
+
+// EncodingKey: an endpoint that compresses each message on its own shares
+// its encoding with every endpoint of the same level, threshold and
+// window; with context takeover it shares nothing.
+func TestEncodingKey(t *testing.T) {
+	var _ ws.SharedEncoder = (*Deflate)(nil)
+	nctx := Options{ServerNoContextTakeover: true}
+	key := func(so Options) (any, bool) {
+		_, se := handshake(t, Options{}, so)
+		defer se.Close()
+		return se.EncodingKey()
+	}
+	if _, ok := key(Options{}); ok {
+		t.Error("context takeover: the encoding is shared")
+	}
+	k1, ok1 := key(nctx)
+	k2, ok2 := key(nctx)
+	if !ok1 || !ok2 || k1 != k2 {
+		t.Errorf("no context takeover: keys %v %v, %v %v", k1, ok1, k2, ok2)
+	}
+	for _, other := range []Options{
+		{ServerNoContextTakeover: true, Level: 9},
+		{ServerNoContextTakeover: true, Threshold: 1000},
+		{ServerNoContextTakeover: true, ServerMaxWindowBits: 10},
+	} {
+		if k, ok := key(other); !ok || k == k1 {
+			t.Errorf("%+v: key %v (%v), same as the defaults' %v", other, k, ok, k1)
+		}
+	}
+	if _, ok := key(Options{Level: HuffmanOnly}); !ok {
+		t.Error("Huffman only (no back-references): the encoding is not shared")
+	}
+}

@@ -77,9 +77,14 @@ type BroadcastResult struct {
 //
 // The message is validated once, and framed once for all server
 // connections without extensions (their frames are identical: servers do
-// not mask), and those connections share the frame's bytes. Client
-// connections (masked with their own keys) and connections with
-// negotiated extensions (compression) get a frame of their own. A
+// not mask), and those connections share the frame's bytes. Server
+// connections whose extension encodes every message on its own
+// (ws.SharedEncoder: permessage-deflate where the server compresses
+// without context takeover) share one encoded frame per set of
+// parameters: the message is compressed once, not once per client.
+// Client connections (masked with their own keys) and connections that
+// compress with context takeover (each with its own history) get a frame
+// of their own. A
 // connection whose socket takes the frame at once (the usual case) gets it
 // written by Broadcast itself, without waking its writer goroutine.
 //
@@ -101,12 +106,8 @@ func BroadcastWith(ctx context.Context, conns []*Conn, typ ws.Opcode, data []byt
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	var sh *sharedFrame // made by the first connection that can use it
-	defer func() {
-		if sh != nil {
-			sh.release()
-		}
-	}()
+	var sh sharedFrames // made by the first connection that can use each
+	defer sh.release()
 	var errs []error
 	for i, c := range conns {
 		if i&63 == 63 {
@@ -142,8 +143,8 @@ func BroadcastWith(ctx context.Context, conns []*Conn, typ ws.Opcode, data []byt
 }
 
 // broadcast queues (and, when the socket takes it, writes) one broadcast
-// message on c. *sh is the shared server frame, made on first use.
-func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh **sharedFrame) error {
+// message on c. sh holds the shared server frames, made on first use.
+func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh *sharedFrames) error {
 	c.mu.Lock()
 	switch {
 	case c.proto.State() != ws.StateOpen || c.proto.Failure() != nil:
@@ -157,17 +158,30 @@ func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh **sharedFrame) error {
 		return ErrSlowConnection
 	}
 	if c.side == ws.Server && len(c.exts) == 0 {
-		if *sh == nil {
-			*sh = newSharedFrame(typ, data)
+		if sh.plain == nil {
+			sh.plain = newSharedFrame(typ, data)
 		}
-		(*sh).refs.Add(1)
-		c.pushLocked(outFrame{b: *(*sh).buf, shr: *sh}, false)
+		sh.plain.refs.Add(1)
+		c.pushLocked(outFrame{b: *sh.plain.buf, shr: sh.plain}, false)
+	} else if key, ok := c.encodingKey(); ok {
+		f := sh.find(key)
+		if f == nil {
+			// The first connection of its kind encodes the frame for all.
+			b, err := c.frameLocked(typ, data)
+			if err != nil {
+				c.mu.Unlock()
+				return err
+			}
+			f = sharedPool.Get().(*sharedFrame)
+			f.buf = b
+			f.refs.Store(1) // Broadcast's own reference
+			sh.keyed = append(sh.keyed, keyedFrame{key, f})
+		}
+		f.refs.Add(1)
+		c.pushLocked(outFrame{b: *f.buf, shr: f}, false)
 	} else {
-		b := getBuf()
-		var err error
-		*b, err = c.proto.AppendData(*b, typ, true, data, false)
+		b, err := c.frameLocked(typ, data)
 		if err != nil {
-			putBuf(b)
 			c.mu.Unlock()
 			return err
 		}
@@ -176,6 +190,66 @@ func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh **sharedFrame) error {
 	c.kickLocked()
 	c.mu.Unlock()
 	return nil
+}
+
+// frameLocked frames a whole message with c's protocol into a pooled
+// buffer.
+func (c *Conn) frameLocked(typ ws.Opcode, data []byte) (*[]byte, error) {
+	b := getBuf()
+	var err error
+	if *b, err = c.proto.AppendData(*b, typ, true, data, false); err != nil {
+		putBuf(b)
+		return nil, err
+	}
+	return b, nil
+}
+
+// encodingKey reports whether c is a server connection whose one
+// extension encodes a whole message the same way as any other connection
+// with the same key (ws.SharedEncoder: permessage-deflate without context
+// takeover on the server's side), and returns the key.
+func (c *Conn) encodingKey() (any, bool) {
+	if c.side != ws.Server || len(c.exts) != 1 {
+		return nil, false
+	}
+	se, ok := c.exts[0].(ws.SharedEncoder)
+	if !ok {
+		return nil, false
+	}
+	return se.EncodingKey()
+}
+
+// sharedFrames are the frames one broadcast shares: the plain frame of
+// server connections without extensions, and one frame per encoding key
+// of connections whose extension encodes the same way (few kinds: a
+// short list).
+type sharedFrames struct {
+	plain *sharedFrame
+	keyed []keyedFrame
+}
+
+type keyedFrame struct {
+	key any
+	f   *sharedFrame
+}
+
+func (s *sharedFrames) find(key any) *sharedFrame {
+	for _, k := range s.keyed {
+		if k.key == key {
+			return k.f
+		}
+	}
+	return nil
+}
+
+// release drops Broadcast's own references.
+func (s *sharedFrames) release() {
+	if s.plain != nil {
+		s.plain.release()
+	}
+	for _, k := range s.keyed {
+		k.f.release()
+	}
 }
 
 // sharedFrame is a broadcast frame whose bytes many connections write. It

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,4 +262,71 @@ func TestBroadcastKeepsOrderWithConcurrentSends(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// countExt is an extension that changes nothing and counts the frames it
+// encodes; shared makes it a ws.SharedEncoder of key "same".
+type countExt struct {
+	encodes *atomic.Int32
+	shared  bool
+}
+
+func (countExt) Name() string                  { return "x-count" }
+func (countExt) Params() []ws.Param            { return nil }
+func (countExt) RsvBits() byte                 { return 0 }
+func (e countExt) Encode(*ws.Frame) error      { e.encodes.Add(1); return nil }
+func (countExt) Decode(*ws.Frame, int64) error { return nil }
+func (e countExt) EncodingKey() (any, bool)    { return "same", e.shared }
+
+type countFactory struct{ countExt }
+
+func (f countFactory) Negotiate([]ws.Param, []ws.Extension) ([]ws.Param, ws.Extension, error) {
+	return nil, f.countExt, nil
+}
+func (f countFactory) Offer() []ws.Param { return nil }
+func (f countFactory) Accept([]ws.Param, []ws.Extension) (ws.Extension, error) {
+	return countExt{encodes: new(atomic.Int32)}, nil
+}
+
+// TestBroadcastEncodesOnceForConnectionsThatEncodeAlike: server
+// connections whose extension is a ws.SharedEncoder with the same key get
+// one encoded frame; without the key each connection encodes its own.
+func TestBroadcastEncodesOnceForConnectionsThatEncodeAlike(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		encodes := new(atomic.Int32)
+		f := countFactory{countExt{encodes: encodes, shared: shared}}
+		sink := newConnSink()
+		s := &Server{Handler: sink.handler, Options: ServerOptions{
+			Options:   Options{DisableCompression: true},
+			Handshake: ws.ServerHandshake{Extensions: []ws.ServerExtensionFactory{f}},
+		}}
+		url := startServer(t, s)
+		var servers, clients []*Conn
+		for range 4 {
+			clients = append(clients, dial(t, url, &DialOptions{
+				Options:    Options{PingInterval: -1, DisableCompression: true},
+				Extensions: []ws.ClientExtensionFactory{f},
+			}))
+			servers = append(servers, sink.next(t))
+		}
+		if got := servers[0].Extensions(); len(got) != 1 || got[0].Name() != "x-count" {
+			t.Fatalf("extensions %v", got)
+		}
+		res, err := BroadcastWith(testCtx(t), servers, ws.OpText, []byte("to all"), BroadcastOptions{})
+		if err != nil || res.Sent != 4 {
+			t.Fatalf("Broadcast = %+v, %v", res, err)
+		}
+		for i, c := range clients {
+			if m := recv(t, c); string(m.Data) != "to all" {
+				t.Fatalf("client %d got %q", i, m.Data)
+			}
+		}
+		want := int32(4)
+		if shared {
+			want = 1
+		}
+		if n := encodes.Load(); n != want {
+			t.Errorf("shared %v: %d encodes for 4 connections, want %d", shared, n, want)
+		}
+	}
 }

@@ -136,3 +136,42 @@ func TestCompressionOptionsAreHonouredAndChecked(t *testing.T) {
 		t.Fatalf("Dial with a bad level: %v", err)
 	}
 }
+
+// TestBroadcastCompressesOnceWithoutContextTakeover: a server that
+// compresses without context takeover sends every compressing client the
+// same compressed frame (one encoding key), and each client inflates it;
+// a client without compression gets the plain frame in the same
+// broadcast.
+func TestBroadcastCompressesOnceWithoutContextTakeover(t *testing.T) {
+	sink := newConnSink()
+	url := startServer(t, &Server{Handler: sink.handler, Options: ServerOptions{
+		Options: Options{Compression: &compress.Options{ServerNoContextTakeover: true}},
+	}})
+	var servers, clients []*Conn
+	for i := range 4 {
+		clients = append(clients, dial(t, url, &DialOptions{Options: Options{PingInterval: -1, DisableCompression: i == 3}}))
+		servers = append(servers, sink.next(t))
+	}
+	var keys []any
+	for _, c := range servers[:3] {
+		k, ok := c.Extensions()[0].(ws.SharedEncoder).EncodingKey()
+		if !ok {
+			t.Fatal("no encoding key without context takeover")
+		}
+		keys = append(keys, k)
+	}
+	if keys[0] != keys[1] || keys[1] != keys[2] || len(servers[3].Extensions()) != 0 {
+		t.Fatalf("keys %v; plain connection's extensions %v", keys, servers[3].Extensions())
+	}
+	msg := []byte(strings.Repeat(`{"type":"tick","price":101.25},`, 100))
+	for round := range 3 { // no history: every round is encoded alike
+		if err := Broadcast(testCtx(t), servers, ws.OpText, msg); err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range clients {
+			if m := recv(t, c); !bytes.Equal(m.Data, msg) {
+				t.Fatalf("round %d client %d: %d bytes", round, i, len(m.Data))
+			}
+		}
+	}
+}

@@ -66,6 +66,20 @@ type ReceiveBufferReleaser interface {
 	ReleaseReceiveBuffers()
 }
 
+// SharedEncoder is implemented by extensions whose encoding of a whole
+// message can be the same on many connections, so that a broadcast
+// encodes it once (permessage-deflate without context takeover on the
+// sending side: each message is compressed on its own).
+//
+// EncodingKey reports whether the next whole message's encoding depends
+// only on the message and on the key, and if so returns the key: a
+// comparable value equal for two extensions exactly when they encode every
+// message to the same bytes. ok is false when the encoding depends on the
+// connection's history.
+type SharedEncoder interface {
+	EncodingKey() (key any, ok bool)
+}
+
 // ClientExtensionFactory offers an extension in the client's request and
 // builds it from the server's answer.
 type ClientExtensionFactory interface {
