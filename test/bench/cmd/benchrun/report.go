@@ -351,5 +351,39 @@ profiles tether's server in the 1 KiB echo.
 
 ## Latest results
 
-` + md
+` + md + `
+## What bounds the gaps
+
+The figures above move with the machine; these causes do not.
+
+- **Small echoes (16 B, 1 KiB).** Every received message goes from the
+  connection's reader goroutine to the application's goroutine through the
+  Messages channel: two goroutine parks per message, where gws (handler
+  called on its read loop) and the raw echo park once. At these sizes the
+  kernel's work per message is small enough for the hand-off to show
+  (a few tenths of a µs). The channel is tether's API; the send side
+  already costs no hand-off (a frame the socket takes is written by its
+  sender, see runtime/writer.go).
+- **256 KiB.** The payload is read, unmasked and checked for UTF-8 once,
+  copied once into the message buffer and written back with one vectored
+  write; the rest is the kernel's copy.
+- **Idle memory.** Each connection runs its reader, writer and keepalive
+  goroutines (DESIGN.md), plus the application's handler: the writer and
+  the keepalive park on one channel receive (2 KiB stacks each), the
+  reader parks in the netpoller under a call chain that needs a 4 KiB
+  stack, the handler's stack is the application's; each goroutine also
+  costs its descriptor (about 0.5 KiB) on the heap. The rest is the
+  socket, the parsed handshake request, the Messages buffer (MaxQueue
+  messages) and the protocol state; no read or write buffer is held.
+- **deflate with context takeover.** About half of the server's CPU is
+  reloading the 4 KiB history into a pooled compressor before each
+  message (klauspost/compress re-encodes the dictionary to index it).
+  compress.Options.BusyCompressors keeps the compressor of up to N busy
+  connections instead (less CPU, about 1% more bytes, about 740 KiB per
+  kept compressor).
+- **deflate without context takeover.** tether compresses every message
+  (Options.Threshold 0) at level 5; gws sends messages under 512 B as
+  they are and compresses the others at level 1: compare the wire/plain
+  column with the CPU column.
+`
 }
