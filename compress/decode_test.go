@@ -276,6 +276,27 @@ func TestFinalBlockInMessage(t *testing.T) {
 	}
 }
 
+// The limit is exact also for data ending with a final block and without
+// the empty block after it (RFC 7692 §7.2.3.5), where the decoder's own
+// end mark is never reached: up to 8 bytes over the limit used to pass
+// (found by FuzzInflate).
+func TestDecodeLimitIsExactWithoutTheEmptyBlock(t *testing.T) {
+	const limit = 100
+	for over := range 10 {
+		msg := bytes.Repeat([]byte("z"), limit+over)
+		bare := stdDeflateFinal(msg)
+		p, _ := clientWith(t, ws.Config{MaxMessageSize: limit}, Options{})
+		got, err := receive(t, p, appendFrame(nil, ws.OpBinary, true, ws.RSV1, bare[:len(bare)-1]))
+		if over == 0 {
+			if err != nil || !bytes.Equal(got[0], msg) {
+				t.Fatalf("exactly the limit: %v", err)
+			}
+			continue
+		}
+		wantProtocolError(t, err, ws.CloseMessageTooBig, "frame exceeds limit of 100 bytes")
+	}
+}
+
 // Compressed data kept across frames is bounded by the limit.
 func TestKeptDataIsBounded(t *testing.T) {
 	const limit = 4096

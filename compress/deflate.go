@@ -539,9 +539,14 @@ func (d *Deflate) inflate(in []byte, end int, limit int64, final bool) ([]byte, 
 			}
 			if rest == len(in)-end {
 				// The data ended with a block with BFINAL set, without
-				// the empty block RFC 7692 §7.2.3.5 adds: done.
+				// the empty block RFC 7692 §7.2.3.5 adds: done. All of
+				// b is output (no end mark), which the room above only
+				// bounded by limit plus the end mark's length.
 				*out = b
 				d.rOut = out
+				if limit >= 0 && int64(len(b)) > limit {
+					return nil, tooBig(limit)
+				}
 				return b, nil
 			}
 			// A block with BFINAL set: the rest is a new stream over
