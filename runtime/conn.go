@@ -330,6 +330,12 @@ func (c *Conn) readLoop() error {
 		}
 	}()
 	for {
+		if ok, err := r.readDirect(c.nc.Read); ok {
+			if err != nil {
+				return c.readEOF(err)
+			}
+			continue
+		}
 		// Idle connections read into a small buffer; a read that fills
 		// it borrows a large one until the traffic stops.
 		buf := small
@@ -361,10 +367,17 @@ func (c *Conn) readLoop() error {
 // carry buffer, and the reader copies data into message buffers). So an
 // idle connection holds no read buffer at all, and busy connections share
 // a few of readBufSize, large enough that a 16 KiB message is read in one
-// system call.
+// system call. The rest of a large frame is read straight into the
+// message buffer (reader.direct).
 func (c *Conn) readRaw(r *reader) error {
 	defer c.rio.close()
 	for {
+		if ok, err := r.readDirect(c.rio.readInto); ok {
+			if err != nil {
+				return c.readEOF(err)
+			}
+			continue
+		}
 		buf, n, err := c.rio.read()
 		if buf != nil {
 			r.feed((*buf)[:n])

@@ -32,10 +32,12 @@ type rawIO struct {
 	rc syscall.RawConn
 	nc net.Conn
 
-	readFn func(fd uintptr) bool
-	rbuf   *[]byte
-	rn     int
-	rerr   error
+	readFn     func(fd uintptr) bool
+	readIntoFn func(fd uintptr) bool
+	dst        []byte // readInto's destination
+	rbuf       *[]byte
+	rn         int
+	rerr       error
 	// spare is the buffer of the last read, kept for the next attempt
 	// (which usually finds nothing, EAGAIN) so that a request/response
 	// exchange takes one buffer from the pool per message, not two. It
@@ -75,6 +77,7 @@ func newRawIO(nc net.Conn) *rawIO {
 	}
 	r := &rawIO{rc: rc, nc: nc}
 	r.readFn = r.readNow
+	r.readIntoFn = r.readIntoNow
 	r.writeFn = r.writeNow
 	r.writevFn = r.writevNow
 	return r
@@ -130,6 +133,43 @@ func (r *rawIO) read() (*[]byte, int, error) {
 		return nil, 0, io.EOF
 	}
 	return b, n, nil
+}
+
+// readInto waits until the socket is readable and reads into dst, a
+// buffer of the caller's (the message being assembled). It returns n > 0
+// bytes, or an error (io.EOF at the end of the stream).
+func (r *rawIO) readInto(dst []byte) (int, error) {
+	r.dst, r.rn, r.rerr = dst, 0, nil
+	err := r.rc.Read(r.readIntoFn)
+	r.dst = nil
+	n, rerr := r.rn, r.rerr
+	switch {
+	case err != nil:
+		return 0, r.opError("read", err)
+	case rerr != nil:
+		return 0, r.opError("read", os.NewSyscallError("read", rerr))
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// readIntoNow is the callback of rc.Read for readInto.
+func (r *rawIO) readIntoNow(fd uintptr) bool {
+	for {
+		n, _, errno := syscall.Syscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.dst[0])), uintptr(len(r.dst)))
+		switch errno {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		case 0:
+			r.rn = int(n)
+		default:
+			r.rerr = errno
+		}
+		return true
+	}
 }
 
 // done takes back the buffer of a read once its bytes are processed.

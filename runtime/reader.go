@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tetherws/tether/ws"
@@ -71,6 +72,84 @@ func (r *reader) feed(b []byte) {
 		}
 		c.mu.Lock()
 	}
+}
+
+// directMin is the smallest rest of a frame that the reader reads from the
+// socket straight into the message buffer (see direct); directMax bounds
+// one such read, so that the buffer grows with the bytes that come, not
+// with the length a frame header announces (with MaxMessageSize off, a
+// header alone must not make the reader allocate gigabytes).
+const (
+	directMin = 8 << 10
+	directMax = 1 << 20
+)
+
+// direct returns where the next bytes from the socket should go when they
+// are the rest of a large uncompressed frame of the message being
+// assembled: the tail of the message buffer, as long as the frame's rest
+// (at most directMax).
+// Reading there (and FeedPayload checking the bytes in place) spares
+// copying them from a read buffer. It returns nil otherwise: no message
+// being assembled (whole messages only, not streaming), input still to
+// parse, a control frame, a frame an extension decodes, or a short rest.
+func (r *reader) direct() []byte {
+	if r.msg == nil {
+		return nil
+	}
+	c := r.c
+	c.mu.Lock()
+	rem := c.proto.PayloadRemaining()
+	c.mu.Unlock()
+	if rem < directMin {
+		return nil
+	}
+	n := int(min(rem, directMax))
+	*r.msg = slices.Grow(*r.msg, n)
+	b := *r.msg
+	return b[len(b) : len(b)+n]
+}
+
+// readDirect reads the rest of a large frame with read straight into the
+// message buffer, when direct says so; it reports whether it did, and the
+// read's error.
+func (r *reader) readDirect(read func([]byte) (int, error)) (bool, error) {
+	dst := r.direct()
+	if dst == nil {
+		return false, nil
+	}
+	n, err := read(dst)
+	if n > 0 {
+		r.feedDirect(dst[:n])
+	}
+	return true, err
+}
+
+// feedDirect hands the protocol p, bytes of the frame's rest read into
+// the slice direct returned, and completes the message when they end it.
+func (r *reader) feedDirect(p []byte) {
+	c := r.c
+	c.mu.Lock()
+	ev, err := c.proto.FeedPayload(p)
+	if err != nil {
+		c.log.Debug("! protocol error", "err", err)
+		c.failedLocked()
+		c.mu.Unlock()
+		r.in = false
+		r.releaseMessage()
+		return
+	}
+	c.mu.Unlock()
+	if ev.Kind != ws.EventData {
+		return // the connection failed meanwhile: the bytes are dropped
+	}
+	*r.msg = (*r.msg)[:len(*r.msg)+len(p)] // the payload is in place
+	if !ev.Fin {
+		return
+	}
+	b := r.msg
+	r.msg = nil
+	r.in = false
+	r.deliver(Message{Type: r.typ, Data: *b, First: true, Fin: true, valid: true, buf: b})
 }
 
 // data handles a piece of a data message: it copies it (Payload is valid

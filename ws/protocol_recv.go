@@ -140,17 +140,55 @@ func (p *Protocol) next() (Event, error) {
 		n := int(min(p.remaining, int64(len(p.in))))
 		chunk := p.in[:n]
 		p.in = p.in[n:]
-		p.remaining -= int64(n)
-		if p.hdr.Masked {
-			p.maskPos = Mask(p.hdr.Mask, p.maskPos, chunk)
-		}
-		fin := p.remaining == 0 && p.hdr.Fin
-		if p.remaining == 0 {
-			p.inFrame = false
-		}
-		p.msgSize += int64(n)
-		return p.dataEvent(chunk, fin)
+		return p.payloadEvent(chunk)
 	}
+}
+
+// PayloadRemaining returns how many payload bytes of the current frame
+// are still to come, when the protocol is in the middle of a data frame it
+// delivers as it arrives (not a control frame, nor a frame an extension
+// decodes) and has consumed all its input; otherwise 0. The caller may
+// then read up to that many bytes from the transport straight into a
+// buffer of its own and pass them to FeedPayload, which spares copying
+// them out of a read buffer.
+func (p *Protocol) PayloadRemaining() int64 {
+	if !p.inFrame || p.whole || p.discard || p.eofRcvd || len(p.in) != 0 || len(p.carry) != 0 {
+		return 0
+	}
+	return p.remaining
+}
+
+// errNoPayloadDue is returned by FeedPayload called with more bytes than
+// PayloadRemaining allows.
+var errNoPayloadDue = errors.New("ws: FeedPayload with more bytes than PayloadRemaining")
+
+// FeedPayload takes b, the next bytes of the current frame's payload as
+// read from the transport, len(b) <= PayloadRemaining(): it unmasks them
+// in place, checks them (UTF-8 for text) and returns their data event, as
+// Next would after Feed (the event's Payload is b). After a failure of the
+// connection (Fail, or FeedEOF) it ignores b and returns EventNone.
+func (p *Protocol) FeedPayload(b []byte) (Event, error) {
+	if p.discard || p.eofRcvd {
+		return Event{}, nil
+	}
+	if rem := p.PayloadRemaining(); int64(len(b)) > rem || len(b) == 0 {
+		return Event{}, errNoPayloadDue
+	}
+	return p.payloadEvent(b)
+}
+
+// payloadEvent consumes b, the next payload bytes of the current frame.
+func (p *Protocol) payloadEvent(b []byte) (Event, error) {
+	p.remaining -= int64(len(b))
+	if p.hdr.Masked {
+		p.maskPos = Mask(p.hdr.Mask, p.maskPos, b)
+	}
+	fin := p.remaining == 0 && p.hdr.Fin
+	if p.remaining == 0 {
+		p.inFrame = false
+	}
+	p.msgSize += int64(len(b))
+	return p.dataEvent(b, fin)
 }
 
 // dataEvent validates and builds a data event for a piece of the current
