@@ -364,9 +364,10 @@ The figures above move with the machine; these causes do not.
   (a few tenths of a µs). The channel is tether's API; the send side
   already costs no hand-off (a frame the socket takes is written by its
   sender, see runtime/writer.go).
-- **256 KiB.** The payload is read, unmasked and checked for UTF-8 once,
-  copied once into the message buffer and written back with one vectored
-  write; the rest is the kernel's copy.
+- **256 KiB.** After the first read, the rest of the frame is read from
+  the socket straight into the message buffer, unmasked and checked for
+  UTF-8 in place, and written back with one vectored write: what tether
+  adds to the raw echo is that one pass over the bytes.
 - **Idle memory.** Each connection runs its reader, writer and keepalive
   goroutines (DESIGN.md), plus the application's handler: the writer and
   the keepalive park on one channel receive (2 KiB stacks each), the
