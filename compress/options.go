@@ -113,7 +113,9 @@ type Options struct {
 // shared by all connections.
 var (
 	// Default is the zero Options: level 5, 4 KiB windows both ways with
-	// context takeover. 8 KiB per idle connection.
+	// context takeover. 8 KiB of windows per connection, stored
+	// compressed (about 2 KiB of JSON-like text) once it is idle (see
+	// IdleAfter).
 	Default = Options{}
 	// Fast compresses every message on its own at level 1: no history is
 	// kept, so an idle connection costs nothing and each message avoids
