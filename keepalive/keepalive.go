@@ -192,13 +192,13 @@ func (r *run) disarm() {
 }
 
 // sendPing sends a ping whose pong records its latency under the ping's
-// number.
-func (r *run) sendPing() error {
+// number, which it returns.
+func (r *run) sendPing() (uint64, error) {
 	r.mu.Lock()
 	r.ping++
 	seq := r.ping
 	r.mu.Unlock()
-	return r.p.SendPing(func(l time.Duration) {
+	return seq, r.p.SendPing(func(l time.Duration) {
 		r.mu.Lock()
 		if seq > r.ponged {
 			r.ponged, r.latency = seq, l
@@ -263,12 +263,10 @@ func (r *run) loop() error {
 			}
 			continue
 		}
-		if err := r.sendPing(); err != nil {
+		ping, err := r.sendPing()
+		if err != nil {
 			return err
 		}
-		r.mu.Lock()
-		ping := r.ping
-		r.mu.Unlock()
 		if r.pol.Timeout <= 0 {
 			latency, pending = 0, ping
 			continue

@@ -167,7 +167,7 @@ func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh *sharedFrames) error {
 		f := sh.find(key)
 		if f == nil {
 			// The first connection of its kind encodes the frame for all.
-			b, err := c.frameLocked(typ, data)
+			b, err := c.frameLocked(typ, true, data, false)
 			if err != nil {
 				c.mu.Unlock()
 				return err
@@ -180,7 +180,7 @@ func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh *sharedFrames) error {
 		f.refs.Add(1)
 		c.pushLocked(outFrame{b: *f.buf, shr: f}, false)
 	} else {
-		b, err := c.frameLocked(typ, data)
+		b, err := c.frameLocked(typ, true, data, false)
 		if err != nil {
 			c.mu.Unlock()
 			return err
@@ -190,18 +190,6 @@ func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh *sharedFrames) error {
 	c.kickLocked()
 	c.mu.Unlock()
 	return nil
-}
-
-// frameLocked frames a whole message with c's protocol into a pooled
-// buffer.
-func (c *Conn) frameLocked(typ ws.Opcode, data []byte) (*[]byte, error) {
-	b := getBuf()
-	var err error
-	if *b, err = c.proto.AppendData(*b, typ, true, data, false); err != nil {
-		putBuf(b)
-		return nil, err
-	}
-	return b, nil
 }
 
 // encodingKey reports whether c is a server connection whose one

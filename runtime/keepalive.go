@@ -57,16 +57,8 @@ type connPinger Conn
 // calls pong when its pong (or a later one, spec §3) arrives. Its latency
 // is recorded (Latency) like that of any ping.
 func (p *connPinger) SendPing(pong func(time.Duration)) error {
-	c := (*Conn)(p)
-	c.pingMu.Lock()
-	payload := c.pingPayloadLocked()
-	c.pings = append(c.pings, pendingPing{payload: string(payload[:]), sent: time.Now(), fn: pong})
-	c.pingMu.Unlock()
-	if err := c.queueControl(ws.OpPing, payload[:]); err != nil {
-		c.forgetPayload(string(payload[:]))
-		return err
-	}
-	return nil
+	_, err := (*Conn)(p).sendPing(nil, nil, pong)
+	return err
 }
 
 // SendPong sends an unsolicited pong (Options.Heartbeat).
@@ -79,18 +71,6 @@ func (c *Conn) pingPayloadLocked() [4]byte {
 		_, _ = rand.Read(b[:])
 		if !c.pendingLocked(string(b[:])) {
 			return b
-		}
-	}
-}
-
-// forgetPayload drops the pending ping with this payload.
-func (c *Conn) forgetPayload(payload string) {
-	c.pingMu.Lock()
-	defer c.pingMu.Unlock()
-	for i, p := range c.pings {
-		if p.payload == payload {
-			c.pings = append(c.pings[:i], c.pings[i+1:]...)
-			return
 		}
 	}
 }

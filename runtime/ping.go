@@ -16,11 +16,13 @@ type dupPingError struct{}
 func (*dupPingError) Error() string        { return "ws: already waiting for a pong with the same data" }
 func (*dupPingError) Is(target error) bool { return target == ws.ErrConcurrency }
 
-// sendPing queues a ping and registers it. A nil payload picks 4 random
-// bytes not used by a pending ping.
-func (c *Conn) sendPing(payload []byte) (chan time.Duration, error) {
+// sendPing registers a ping, then queues it; the pong (or a later one,
+// spec §3) is reported on ch (Ping's) or to fn (the keepalive's). A nil
+// payload picks 4 random bytes not used by a pending ping. It returns the
+// payload, which identifies the pending ping (payloads are unique).
+func (c *Conn) sendPing(payload []byte, ch chan time.Duration, fn func(time.Duration)) (string, error) {
 	if len(payload) > ws.MaxControlPayload {
-		return nil, &ws.ProtocolError{Code: ws.CloseProtocolError, Msg: "control frame too long"}
+		return "", &ws.ProtocolError{Code: ws.CloseProtocolError, Msg: "control frame too long"}
 	}
 	c.pingMu.Lock()
 	if payload == nil {
@@ -28,17 +30,19 @@ func (c *Conn) sendPing(payload []byte) (chan time.Duration, error) {
 		payload = b[:]
 	} else if c.pendingLocked(string(payload)) {
 		c.pingMu.Unlock()
-		return nil, ErrDuplicatePing
+		return "", ErrDuplicatePing
 	}
-	ch := make(chan time.Duration, 1)
-	c.pings = append(c.pings, pendingPing{payload: string(payload), sent: time.Now(), ch: ch})
+	// Registered before it goes out: the pong can arrive before
+	// queueControl returns.
+	id := string(payload)
+	c.pings = append(c.pings, pendingPing{payload: id, sent: time.Now(), ch: ch, fn: fn})
 	c.pingMu.Unlock()
 
 	if err := c.queueControl(ws.OpPing, payload); err != nil {
-		c.forgetPing(ch)
-		return nil, err
+		c.forgetPing(id)
+		return "", err
 	}
-	return ch, nil
+	return id, nil
 }
 
 func (c *Conn) pendingLocked(payload string) bool {
@@ -50,11 +54,12 @@ func (c *Conn) pendingLocked(payload string) bool {
 	return false
 }
 
-func (c *Conn) forgetPing(ch chan time.Duration) {
+// forgetPing drops the pending ping with this payload.
+func (c *Conn) forgetPing(payload string) {
 	c.pingMu.Lock()
 	defer c.pingMu.Unlock()
 	for i, p := range c.pings {
-		if p.ch == ch {
+		if p.payload == payload {
 			c.pings = append(c.pings[:i], c.pings[i+1:]...)
 			return
 		}
@@ -90,7 +95,8 @@ func (c *Conn) queueControl(op ws.Opcode, payload []byte) error {
 // every older pending ping. If ctx ends first, Ping returns ctx.Err() and
 // forgets the ping; if the connection ends first, the close error.
 func (c *Conn) Ping(ctx context.Context, payload []byte) (time.Duration, error) {
-	ch, err := c.sendPing(payload)
+	ch := make(chan time.Duration, 1)
+	id, err := c.sendPing(payload, ch, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -101,7 +107,7 @@ func (c *Conn) Ping(ctx context.Context, payload []byte) (time.Duration, error) 
 		}
 		return l, nil
 	case <-ctx.Done():
-		c.forgetPing(ch)
+		c.forgetPing(id)
 		return 0, ctx.Err()
 	}
 }

@@ -93,25 +93,50 @@ func (r *rawIO) readNow(fd uintptr) bool {
 		b = getReadBuf()
 		r.held.Add(1)
 	}
-	var n uintptr
-	var errno syscall.Errno
-	for {
-		// The system call itself (not syscall.Read) gives the errno
-		// without an error interface to compare.
-		n, _, errno = syscall.Syscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&(*b)[0])), uintptr(len(*b)))
-		if errno != syscall.EINTR {
-			break
-		}
-	}
-	if errno == syscall.EAGAIN {
+	if !r.readFD(fd, *b) {
 		r.put(b)
 		return false
 	}
-	r.rbuf, r.rn, r.rerr = b, int(n), nil
-	if errno != 0 {
-		r.rn, r.rerr = 0, errno
-	}
+	r.rbuf = b
 	return true
+}
+
+// readIntoNow is the callback of rc.Read for readInto.
+func (r *rawIO) readIntoNow(fd uintptr) bool { return r.readFD(fd, r.dst) }
+
+// readFD makes one read system call into b (retried on EINTR) and
+// records its outcome in rn and rerr; it reports false for EAGAIN. The
+// system call itself (not syscall.Read) gives the errno without an error
+// interface to compare.
+func (r *rawIO) readFD(fd uintptr, b []byte) bool {
+	for {
+		n, _, errno := syscall.Syscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		switch errno {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		case 0:
+			r.rn, r.rerr = int(n), nil
+		default:
+			r.rn, r.rerr = 0, errno
+		}
+		return true
+	}
+}
+
+// readResult turns the outcome of rc.Read (err) and of the read system
+// call into n > 0 bytes or an error: io.EOF at the end of the stream.
+func (r *rawIO) readResult(err error) (int, error) {
+	switch {
+	case err != nil:
+		return 0, r.opError("read", err)
+	case r.rerr != nil:
+		return 0, r.opError("read", os.NewSyscallError("read", r.rerr))
+	case r.rn == 0:
+		return 0, io.EOF
+	}
+	return r.rn, nil
 }
 
 // read waits until the socket is readable and reads it. It returns the
@@ -119,18 +144,14 @@ func (r *rawIO) readNow(fd uintptr) bool {
 // end of the stream). The caller hands the buffer back with done.
 func (r *rawIO) read() (*[]byte, int, error) {
 	r.rbuf, r.rn, r.rerr = nil, 0, nil
-	if err := r.rc.Read(r.readFn); err != nil {
-		return nil, 0, r.opError("read", err)
-	}
-	b, n, err := r.rbuf, r.rn, r.rerr
+	n, err := r.readResult(r.rc.Read(r.readFn))
+	b := r.rbuf
 	r.rbuf = nil
-	switch {
-	case err != nil:
-		r.put(b)
-		return nil, 0, r.opError("read", os.NewSyscallError("read", err))
-	case n == 0:
-		r.put(b)
-		return nil, 0, io.EOF
+	if err != nil {
+		if b != nil {
+			r.put(b)
+		}
+		return nil, 0, err
 	}
 	return b, n, nil
 }
@@ -142,34 +163,7 @@ func (r *rawIO) readInto(dst []byte) (int, error) {
 	r.dst, r.rn, r.rerr = dst, 0, nil
 	err := r.rc.Read(r.readIntoFn)
 	r.dst = nil
-	n, rerr := r.rn, r.rerr
-	switch {
-	case err != nil:
-		return 0, r.opError("read", err)
-	case rerr != nil:
-		return 0, r.opError("read", os.NewSyscallError("read", rerr))
-	case n == 0:
-		return 0, io.EOF
-	}
-	return n, nil
-}
-
-// readIntoNow is the callback of rc.Read for readInto.
-func (r *rawIO) readIntoNow(fd uintptr) bool {
-	for {
-		n, _, errno := syscall.Syscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.dst[0])), uintptr(len(r.dst)))
-		switch errno {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		case 0:
-			r.rn = int(n)
-		default:
-			r.rerr = errno
-		}
-		return true
-	}
+	return r.readResult(err)
 }
 
 // done takes back the buffer of a read once its bytes are processed.

@@ -183,7 +183,7 @@ func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, noCompress bool) (b
 // connection.
 func (c *Conn) writeLoop() error {
 	for range c.wake {
-		if err := c.drain(&c.qw); err != nil {
+		if err := c.drain(); err != nil {
 			c.cancel(err)
 			return err
 		}
@@ -193,7 +193,7 @@ func (c *Conn) writeLoop() error {
 
 // drain writes the queue until it is empty. A failed inline write (werr)
 // or a write error of its own aborts the connection.
-func (c *Conn) drain(w *queueWriter) error {
+func (c *Conn) drain() error {
 	c.mu.Lock()
 	for c.werr == nil && !c.writing {
 		// (An inline write under way calls wakeWriter again when it
@@ -204,7 +204,7 @@ func (c *Conn) drain(w *queueWriter) error {
 			}
 			break
 		}
-		if err := w.writeLocked(c); err != nil {
+		if err := c.qw.writeLocked(c); err != nil {
 			c.mu.Unlock()
 			c.abort(err)
 			return err
@@ -365,16 +365,25 @@ func (c *Conn) appendFrameLocked(op ws.Opcode, fin bool, payload []byte, noCompr
 	if c.proto.State() != ws.StateOpen {
 		return c.closingErrLocked()
 	}
-	b := getBuf()
-	var err error
-	*b, err = c.proto.AppendData(*b, op, fin, payload, noCompress)
+	b, err := c.frameLocked(op, fin, payload, noCompress)
 	if err != nil {
-		putBuf(b)
 		return err
 	}
 	c.pushLocked(outFrame{b: *b, buf: b}, false)
 	c.kickLocked()
 	return nil
+}
+
+// frameLocked frames one data frame with c's protocol into a pooled
+// buffer.
+func (c *Conn) frameLocked(op ws.Opcode, fin bool, payload []byte, noCompress bool) (*[]byte, error) {
+	b := getBuf()
+	var err error
+	if *b, err = c.proto.AppendData(*b, op, fin, payload, noCompress); err != nil {
+		putBuf(b)
+		return nil, err
+	}
+	return b, nil
 }
 
 // SendOptions adjust one Send.
