@@ -38,3 +38,28 @@ func ExampleRun() {
 	// pong after 3ms
 	// Run returned <nil>
 }
+
+// A Loop is the policy for an owner that stops it itself, as runtime.Conn
+// does on each connection's keepalive goroutine when the connection ends.
+func ExampleLoop() {
+	pongs := make(chan time.Duration, 3)
+	l := keepalive.NewLoop(keepalive.Policy{Interval: 10 * time.Millisecond, Timeout: time.Second},
+		echoPinger{latency: 2 * time.Millisecond}, nil,
+		func(latency time.Duration) {
+			select {
+			case pongs <- latency:
+			default: // nobody reads any more
+			}
+		})
+	done := make(chan error, 1)
+	go func() { done <- l.Run() }()
+	for range 2 {
+		fmt.Println("pong after", <-pongs)
+	}
+	l.Stop() // the connection ended
+	fmt.Println("Run returned", <-done)
+	// Output:
+	// pong after 2ms
+	// pong after 2ms
+	// Run returned <nil>
+}

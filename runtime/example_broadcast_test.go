@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
+	"github.com/tetherws/tether/compress"
 	"github.com/tetherws/tether/runtime"
 	"github.com/tetherws/tether/ws"
 )
@@ -68,4 +70,53 @@ func ExampleBroadcast() {
 	// client 0: hello, room
 	// client 1: hello, room
 	// client 2: hello, room
+}
+
+// A ticker feed to many clients with compression tuned for broadcasting:
+// the server compresses each message on its own (no server context
+// takeover), so Broadcast compresses a tick once for every client instead
+// of once per client. Idle clients keep their receive windows compressed
+// after IdleAfter.
+func ExampleBroadcast_compressOnce() {
+	joined := make(chan *runtime.Conn, 2)
+	srv := &runtime.Server{
+		Handler: func(ctx context.Context, c *runtime.Conn) error {
+			joined <- c
+			<-c.Done()
+			return nil
+		},
+		Options: runtime.ServerOptions{Options: runtime.Options{
+			Compression: &compress.Options{ServerNoContextTakeover: true, IdleAfter: 30 * time.Second},
+		}},
+	}
+	url, stop := listen(srv)
+	defer stop()
+
+	ctx := context.Background()
+	var clients, conns []*runtime.Conn
+	for range 2 {
+		c, _, err := runtime.Dial(ctx, url, nil)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		defer c.Close(ws.CloseNormal, "")
+		clients = append(clients, c)
+		conns = append(conns, <-joined)
+	}
+	fmt.Println("negotiated:", clients[0].Response().Header.Get("Sec-WebSocket-Extensions"))
+	tick := []byte(`{"type":"tick","symbol":"BTC-USD","bid":64210.5,"ask":64211.0}`)
+	if err := runtime.Broadcast(ctx, conns, ws.OpText, tick); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for i, c := range clients {
+		m := <-c.Messages()
+		fmt.Printf("client %d: %s\n", i, m.Data[:14])
+		m.Release()
+	}
+	// Output:
+	// negotiated: permessage-deflate; server_no_context_takeover; server_max_window_bits=12; client_max_window_bits=12
+	// client 0: {"type":"tick"
+	// client 1: {"type":"tick"
 }

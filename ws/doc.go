@@ -21,5 +21,9 @@
 //     compress) and custom extensions plug into.
 //   - Protocol: the connection state machine (CONNECTING, OPEN, CLOSING,
 //     CLOSED) that turns received bytes into events, and send requests into
-//     bytes, and records how the connection ended.
+//     bytes, and records how the connection ended. It parses in place (Feed
+//     and Next); for the rest of a large plain data frame, PayloadRemaining
+//     and FeedPayload let the caller read into its own message buffer.
+//   - SharedEncoder: extensions whose encoding of a message several
+//     connections can share (a broadcast encodes once).
 package ws

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/tetherws/tether/ws"
 )
@@ -185,4 +186,44 @@ func ExampleRejectResponse() {
 	// Failed to open a WebSocket connection: invalid Connection header: "".
 	//
 	// You cannot access a WebSocket server directly with a browser. You need a WebSocket client.
+}
+
+// A reader that assembles a large message reads the rest of a frame
+// straight into its message buffer: PayloadRemaining says how much of the
+// frame is still to come, FeedPayload unmasks and checks those bytes in
+// place.
+func ExampleProtocol_FeedPayload() {
+	client := ws.NewProtocol(ws.Client, ws.Config{})
+	server := ws.NewProtocol(ws.Server, ws.Config{})
+	wire, _ := client.AppendData(nil, ws.OpText, true, bytes.Repeat([]byte("ab"), 5000), false)
+
+	// The first read: the header and the first bytes of the payload.
+	first := wire[:1000]
+	_ = server.Feed(first)
+	var msg []byte
+	for {
+		ev, _ := server.Next()
+		if ev.Kind == ws.EventNone {
+			break
+		}
+		msg = append(msg, ev.Payload...)
+	}
+	rest := server.PayloadRemaining()
+	fmt.Println("after the first read:", len(msg), "bytes,", rest, "to come")
+
+	// The next read goes into the message buffer itself (here a copy of
+	// what the socket would give).
+	msg = slices.Grow(msg, int(rest))
+	dst := msg[len(msg) : len(msg)+int(rest)]
+	n := copy(dst, wire[1000:])
+	ev, err := server.FeedPayload(dst[:n])
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	msg = msg[:len(msg)+n]
+	fmt.Println("fin:", ev.Fin, "message:", len(msg), "bytes, valid:", bytes.Equal(msg, bytes.Repeat([]byte("ab"), 5000)))
+	// Output:
+	// after the first read: 992 bytes, 9008 to come
+	// fin: true message: 10000 bytes, valid: true
 }
