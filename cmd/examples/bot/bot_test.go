@@ -12,9 +12,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/tetherws/tether"
 	"github.com/tetherws/tether/reconnect"
-	"github.com/tetherws/tether/runtime"
-	"github.com/tetherws/tether/ws"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -58,16 +57,16 @@ type feed struct {
 	t      *testing.T
 	addr   string
 	status int // answer handshakes with this status instead, if not 0
-	subs   chan *runtime.Conn
+	subs   chan *tether.Conn
 
 	mu     sync.Mutex
 	ln     net.Listener
-	srv    *runtime.Server
+	srv    *tether.Server
 	served chan error
 }
 
 func newFeed(t *testing.T) *feed {
-	f := &feed{t: t, addr: "127.0.0.1:0", subs: make(chan *runtime.Conn, 10)}
+	f := &feed{t: t, addr: "127.0.0.1:0", subs: make(chan *tether.Conn, 10)}
 	f.start()
 	t.Cleanup(func() { f.kill() })
 	return f
@@ -81,7 +80,7 @@ func (f *feed) start() {
 		f.t.Fatal(err)
 	}
 	f.addr = ln.Addr().String()
-	srv := &runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
+	srv := &tether.Server{Handler: func(ctx context.Context, c *tether.Conn) error {
 		for m := range c.Messages() {
 			if topic, ok := strings.CutPrefix(m.Text(), "subscribe "); ok {
 				if err := c.SendText(ctx, "subscribed "+topic); err != nil {
@@ -93,8 +92,8 @@ func (f *feed) start() {
 		return nil
 	}}
 	if f.status != 0 {
-		srv.Options.ProcessRequest = func(context.Context, *http.Request) (*runtime.Response, error) {
-			return &runtime.Response{Status: f.status}, nil
+		srv.Options.ProcessRequest = func(context.Context, *http.Request) (*tether.Response, error) {
+			return &tether.Response{Status: f.status}, nil
 		}
 	}
 	served := make(chan error, 1)
@@ -182,13 +181,13 @@ func TestBotKeepsReceivingAcrossServerRestarts(t *testing.T) {
 }
 
 func TestBotStopsOnAFatalError(t *testing.T) {
-	f := &feed{t: t, addr: "127.0.0.1:0", status: http.StatusUnauthorized, subs: make(chan *runtime.Conn, 1)}
+	f := &feed{t: t, addr: "127.0.0.1:0", status: http.StatusUnauthorized, subs: make(chan *tether.Conn, 1)}
 	f.start()
 	t.Cleanup(f.kill)
 	out, stop := startBot(t, f.url())
 	out.expect(t, "stopped: reconnect: giving up on "+f.url()+": ws: server rejected WebSocket connection: HTTP 401")
 	err := stop()
-	var se *ws.StatusError
+	var se *tether.StatusError
 	if !errors.As(err, &se) || se.StatusCode() != http.StatusUnauthorized {
 		t.Fatalf("run = %v", err)
 	}

@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tetherws/tether"
 	"github.com/tetherws/tether/reconnect"
-	"github.com/tetherws/tether/runtime"
 )
 
 func main() {
@@ -62,7 +62,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	sup, err := reconnect.New(ctx, cfg.url, &reconnect.Options{
 		// Runs on every new connection, before anything else is sent and
 		// before its messages reach the loop below.
-		OnConnect: func(ctx context.Context, c *runtime.Conn) error {
+		OnConnect: func(ctx context.Context, c *tether.Conn) error {
 			return subscribe(ctx, c, cfg, logf)
 		},
 		OnEvent: func(ev reconnect.Event) { logf("%s", ev) },
@@ -79,7 +79,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 }
 
 // subscribe asks for the topic and waits for the acknowledgement.
-func subscribe(ctx context.Context, c *runtime.Conn, cfg config, logf func(string, ...any)) error {
+func subscribe(ctx context.Context, c *tether.Conn, cfg config, logf func(string, ...any)) error {
 	if err := c.SendText(ctx, "subscribe "+cfg.topic); err != nil {
 		return err
 	}

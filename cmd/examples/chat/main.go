@@ -18,8 +18,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/tetherws/tether/runtime"
-	"github.com/tetherws/tether/ws"
+	"github.com/tetherws/tether"
 )
 
 //go:embed index.html
@@ -76,12 +75,12 @@ func run(ctx context.Context, addr string, log *slog.Logger, ready chan<- string
 	go func() { defer close(hubDone); hub.Run(hubCtx) }()
 	defer func() { stopHub(); <-hubDone }()
 
-	wsSrv := &runtime.Server{
-		Handler:     func(ctx context.Context, c *runtime.Conn) error { return serveClient(ctx, hub, c) },
+	wsSrv := &tether.Server{
+		Handler:     func(ctx context.Context, c *tether.Conn) error { return serveClient(ctx, hub, c) },
 		CloseReason: "chat server stopped",
-		Options: runtime.ServerOptions{
-			Options:   runtime.Options{MaxMessageSize: maxMessage, Logger: log},
-			Handshake: ws.ServerHandshake{CheckOrigin: sameOrigin},
+		Options: tether.ServerOptions{
+			Options:   tether.Options{MaxMessageSize: maxMessage, Logger: log},
+			Handshake: tether.ServerHandshake{CheckOrigin: sameOrigin},
 		},
 	}
 	mux := http.NewServeMux()
@@ -119,7 +118,7 @@ func run(ctx context.Context, addr string, log *slog.Logger, ready chan<- string
 // serveClient runs one browser tab: it joins the hub under the nickname
 // of the URL (?name=), forwards each text message received to the hub, and
 // sends the hub's events back from a second goroutine.
-func serveClient(ctx context.Context, hub *Hub, c *runtime.Conn) error {
+func serveClient(ctx context.Context, hub *Hub, c *tether.Conn) error {
 	cl, err := hub.Join(ctx, cleanName(c.Request().URL.Query().Get("name")))
 	if err != nil {
 		return nil // the server or the connection is going away
@@ -147,13 +146,13 @@ func serveClient(ctx context.Context, hub *Hub, c *runtime.Conn) error {
 
 // pump sends the client's queued events until it leaves. A client dropped
 // for being slow is closed with 1008.
-func pump(c *runtime.Conn, cl *Client) {
+func pump(c *tether.Conn, cl *Client) {
 	ctx := cl.Context()
 loop:
 	for {
 		select {
 		case b := <-cl.Queue():
-			if err := c.Send(ctx, ws.OpText, b); err != nil {
+			if err := c.Send(ctx, tether.OpText, b); err != nil {
 				break loop // the connection is ending, or cl left
 			}
 		case <-ctx.Done():
@@ -161,7 +160,7 @@ loop:
 		}
 	}
 	if errors.Is(context.Cause(ctx), ErrTooSlow) {
-		_ = c.Close(ws.ClosePolicyViolation, ErrTooSlow.Error())
+		_ = c.Close(tether.ClosePolicyViolation, ErrTooSlow.Error())
 	}
 }
 

@@ -12,8 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tetherws/tether/runtime"
-	"github.com/tetherws/tether/ws"
+	"github.com/tetherws/tether"
 )
 
 // startChat runs the chat server on a free port. stop shuts it down and
@@ -57,9 +56,9 @@ func wsURL(base, name string) string {
 
 // dialChat joins the chat as name, from the page's origin as a browser
 // would.
-func dialChat(t *testing.T, base, name string) *runtime.Conn {
+func dialChat(t *testing.T, base, name string) *tether.Conn {
 	t.Helper()
-	c, _, err := runtime.Dial(testCtx(t), wsURL(base, name), &runtime.DialOptions{Origin: strings.TrimSuffix(base, "/")})
+	c, _, err := tether.Dial(testCtx(t), wsURL(base, name), &tether.DialOptions{Origin: strings.TrimSuffix(base, "/")})
 	if err != nil {
 		t.Fatalf("Dial as %s: %v", name, err)
 	}
@@ -68,7 +67,7 @@ func dialChat(t *testing.T, base, name string) *runtime.Conn {
 }
 
 // recvAny returns the next event c receives.
-func recvAny(t *testing.T, c *runtime.Conn) Event {
+func recvAny(t *testing.T, c *tether.Conn) Event {
 	t.Helper()
 	select {
 	case m, ok := <-c.Messages():
@@ -89,7 +88,7 @@ func recvAny(t *testing.T, c *runtime.Conn) Event {
 
 // recvEvent returns the next event of type want that c receives, skipping
 // others.
-func recvEvent(t *testing.T, c *runtime.Conn, want string) Event {
+func recvEvent(t *testing.T, c *tether.Conn, want string) Event {
 	t.Helper()
 	for {
 		if ev := recvAny(t, c); ev.Type == want {
@@ -143,13 +142,13 @@ func TestChatBetweenTwoClients(t *testing.T) {
 	if err := alice.SendText(ctx, "  hello bob  "); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []*runtime.Conn{bob, alice} {
+	for _, c := range []*tether.Conn{bob, alice} {
 		if ev := recvEvent(t, c, "message"); ev.Name != "alice" || ev.Text != "hello bob" {
 			t.Fatalf("got %+v, want alice's message", ev)
 		}
 	}
 
-	if err := bob.Close(ws.CloseNormal, "bye"); err != nil {
+	if err := bob.Close(tether.CloseNormal, "bye"); err != nil {
 		t.Fatal(err)
 	}
 	if err := bob.Err(); err != nil {
@@ -163,14 +162,14 @@ func TestChatBetweenTwoClients(t *testing.T) {
 func TestRejectsOtherOrigins(t *testing.T) {
 	base, _ := startChat(t)
 	for _, origin := range []string{"http://evil.example", "https" + strings.TrimSuffix(strings.TrimPrefix(base, "http"), "/"), "null"} {
-		_, _, err := runtime.Dial(testCtx(t), wsURL(base, "mallory"), &runtime.DialOptions{Origin: origin})
-		var se *ws.StatusError
+		_, _, err := tether.Dial(testCtx(t), wsURL(base, "mallory"), &tether.DialOptions{Origin: origin})
+		var se *tether.StatusError
 		if !errors.As(err, &se) || se.StatusCode() != http.StatusForbidden {
 			t.Errorf("Origin %s: err = %v, want 403", origin, err)
 		}
 	}
 	// Without Origin (not a browser) the handshake is accepted.
-	c, _, err := runtime.Dial(testCtx(t), wsURL(base, "cli"), nil)
+	c, _, err := tether.Dial(testCtx(t), wsURL(base, "cli"), nil)
 	if err != nil {
 		t.Fatalf("Dial without Origin: %v", err)
 	}
@@ -190,7 +189,7 @@ func TestShutdownClosesClientsWithGoingAway(t *testing.T) {
 		t.Fatalf("Err after shutdown = %v, want nil (clean 1001)", err)
 	}
 	st := alice.CloseStatus()
-	if st.Rcvd == nil || st.Rcvd.Code != ws.CloseGoingAway {
+	if st.Rcvd == nil || st.Rcvd.Code != tether.CloseGoingAway {
 		t.Fatalf("received close %v, want 1001", st.Rcvd)
 	}
 }
@@ -202,7 +201,7 @@ func TestClosesSlowClientWith1008(t *testing.T) {
 	// buffers and then its hub queue fill up until the hub drops it.
 	// It declines compression, which would shrink the repetitive test
 	// messages to a few bytes and take ages to fill the buffers.
-	slow, _, err := runtime.Dial(ctx, wsURL(base, "slow"), &runtime.DialOptions{Options: runtime.Options{MaxQueue: 1, DisableCompression: true}})
+	slow, _, err := tether.Dial(ctx, wsURL(base, "slow"), &tether.DialOptions{Options: tether.Options{MaxQueue: 1, DisableCompression: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,10 +231,10 @@ func TestClosesSlowClientWith1008(t *testing.T) {
 		m.Release()
 	}
 	st := slow.CloseStatus()
-	if st.Rcvd == nil || st.Rcvd.Code != ws.ClosePolicyViolation || st.Rcvd.Reason != ErrTooSlow.Error() {
+	if st.Rcvd == nil || st.Rcvd.Code != tether.ClosePolicyViolation || st.Rcvd.Reason != ErrTooSlow.Error() {
 		t.Fatalf("slow received close %v, want 1008 %q", st.Rcvd, ErrTooSlow)
 	}
-	if !errors.Is(slow.Err(), ws.ErrClosed) {
+	if !errors.Is(slow.Err(), tether.ErrClosed) {
 		t.Fatalf("slow.Err() = %v", slow.Err())
 	}
 }

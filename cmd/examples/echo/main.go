@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tetherws/tether/runtime"
+	"github.com/tetherws/tether"
 )
 
 func main() {
@@ -50,9 +50,9 @@ func run(ctx context.Context, addr string, log *slog.Logger, ready chan<- string
 	if err != nil {
 		return err
 	}
-	srv := &runtime.Server{
+	srv := &tether.Server{
 		Handler: echo,
-		Options: runtime.ServerOptions{Options: runtime.Options{Logger: log}},
+		Options: tether.ServerOptions{Options: tether.Options{Logger: log}},
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -66,7 +66,7 @@ func run(ctx context.Context, addr string, log *slog.Logger, ready chan<- string
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = srv.Shutdown(sctx)
-	if serr := <-served; !errors.Is(serr, runtime.ErrServerClosed) && err == nil {
+	if serr := <-served; !errors.Is(serr, tether.ErrServerClosed) && err == nil {
 		err = serr
 	}
 	return err
@@ -75,7 +75,7 @@ func run(ctx context.Context, addr string, log *slog.Logger, ready chan<- string
 // echo sends each message back (SendMessage: a received text message was
 // validated as UTF-8 on receipt and is not validated again). ctx is
 // cancelled when the connection ends.
-func echo(ctx context.Context, c *runtime.Conn) error {
+func echo(ctx context.Context, c *tether.Conn) error {
 	for msg := range c.Messages() {
 		err := c.SendMessage(ctx, msg)
 		msg.Release()

@@ -9,8 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/tetherws/tether/runtime"
-	"github.com/tetherws/tether/ws"
+	"github.com/tetherws/tether"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -30,20 +29,20 @@ func TestEchoesAndShutsDownGracefully(t *testing.T) {
 
 	tctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, _, err := runtime.Dial(tctx, url, nil)
+	conn, _, err := tether.Dial(tctx, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.CloseNow()
 
 	cases := []struct {
-		typ  ws.Opcode
+		typ  tether.Opcode
 		data []byte
 	}{
-		{ws.OpText, []byte("hello, tether")},
-		{ws.OpBinary, []byte{0, 1, 2, 0xff}},
-		{ws.OpText, []byte("")},
-		{ws.OpBinary, bytes.Repeat([]byte("abc"), 100_000)},
+		{tether.OpText, []byte("hello, tether")},
+		{tether.OpBinary, []byte{0, 1, 2, 0xff}},
+		{tether.OpText, []byte("")},
+		{tether.OpBinary, bytes.Repeat([]byte("abc"), 100_000)},
 	}
 	for _, tc := range cases {
 		if err := conn.Send(tctx, tc.typ, tc.data); err != nil {
@@ -74,7 +73,7 @@ func TestEchoesAndShutsDownGracefully(t *testing.T) {
 	if err := conn.Err(); err != nil {
 		t.Fatalf("Err after shutdown = %v, want nil", err)
 	}
-	if st := conn.CloseStatus(); st.Rcvd == nil || st.Rcvd.Code != ws.CloseGoingAway {
+	if st := conn.CloseStatus(); st.Rcvd == nil || st.Rcvd.Code != tether.CloseGoingAway {
 		t.Fatalf("received close %v, want 1001", st.Rcvd)
 	}
 }

@@ -10,8 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tetherws/tether/runtime"
-	"github.com/tetherws/tether/ws"
+	"github.com/tetherws/tether"
 )
 
 func main() {
@@ -31,7 +30,7 @@ func main() {
 // run connects to url and runs the select loop until ctx ends or the
 // connection does. It returns conn.Err(): nil after a clean close.
 func run(ctx context.Context, url string, every time.Duration, out io.Writer) error {
-	conn, _, err := runtime.Dial(ctx, url, nil)
+	conn, _, err := tether.Dial(ctx, url, nil)
 	if err != nil {
 		return err
 	}
@@ -65,7 +64,7 @@ func run(ctx context.Context, url string, every time.Duration, out io.Writer) er
 		case <-ctx.Done():
 			// Close sends 1000, waits for the server's close frame (at
 			// most CloseTimeout) and returns once the connection ended.
-			if err := conn.Close(ws.CloseNormal, "bye"); err != nil {
+			if err := conn.Close(tether.CloseNormal, "bye"); err != nil {
 				return err
 			}
 			err := conn.Err()
@@ -76,7 +75,7 @@ func run(ctx context.Context, url string, every time.Duration, out io.Writer) er
 }
 
 // describe says how the connection ended.
-func describe(conn *runtime.Conn, err error) string {
+func describe(conn *tether.Conn, err error) string {
 	if err != nil {
 		return "error: " + err.Error()
 	}

@@ -12,20 +12,19 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/tetherws/tether/runtime"
-	"github.com/tetherws/tether/ws"
+	"github.com/tetherws/tether"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // startEcho serves an echo server until the test ends and returns its URL.
-func startEcho(t *testing.T, h runtime.Handler) (*runtime.Server, string) {
+func startEcho(t *testing.T, h tether.Handler) (*tether.Server, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &runtime.Server{Handler: h}
+	srv := &tether.Server{Handler: h}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	t.Cleanup(func() {
@@ -34,14 +33,14 @@ func startEcho(t *testing.T, h runtime.Handler) (*runtime.Server, string) {
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Error(err)
 		}
-		if err := <-served; !errors.Is(err, runtime.ErrServerClosed) {
+		if err := <-served; !errors.Is(err, tether.ErrServerClosed) {
 			t.Error(err)
 		}
 	})
 	return srv, "ws://" + ln.Addr().String() + "/"
 }
 
-func echo(ctx context.Context, c *runtime.Conn) error {
+func echo(ctx context.Context, c *tether.Conn) error {
 	for m := range c.Messages() {
 		if err := c.Send(ctx, m.Type, m.Data); err != nil {
 			return nil
@@ -96,9 +95,9 @@ func TestTicksAreEchoedThenCtrlCClosesCleanly(t *testing.T) {
 }
 
 func TestServerClosingEndsTheLoop(t *testing.T) {
-	_, url := startEcho(t, func(ctx context.Context, c *runtime.Conn) error {
+	_, url := startEcho(t, func(ctx context.Context, c *tether.Conn) error {
 		<-c.Messages() // the first tick
-		return c.Close(ws.CloseTryAgainLater, "busy")
+		return c.Close(tether.CloseTryAgainLater, "busy")
 	})
 	lines, errc := runLines(context.Background(), url)
 	var last string
@@ -106,12 +105,12 @@ func TestServerClosingEndsTheLoop(t *testing.T) {
 		last = line
 	}
 	err := <-errc
-	var ce *ws.CloseError
-	if !errors.As(err, &ce) || ce.Code() != ws.CloseTryAgainLater || ce.Reason() != "busy" {
+	var ce *tether.CloseError
+	if !errors.As(err, &ce) || ce.Code() != tether.CloseTryAgainLater || ce.Reason() != "busy" {
 		t.Fatalf("run = %v, want a close error with 1013 busy", err)
 	}
-	if !errors.Is(err, ws.ErrClosed) {
-		t.Fatalf("%v does not match ws.ErrClosed", err)
+	if !errors.Is(err, tether.ErrClosed) {
+		t.Fatalf("%v does not match tether.ErrClosed", err)
 	}
 	if !strings.HasPrefix(last, "connection ended: error: received 1013") {
 		t.Fatalf("last line %q", last)

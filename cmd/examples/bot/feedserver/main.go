@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tetherws/tether/runtime"
+	"github.com/tetherws/tether"
 )
 
 func main() {
@@ -24,7 +24,7 @@ func main() {
 
 	pid := os.Getpid()
 	var seq atomic.Int64
-	srv := &runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
+	srv := &tether.Server{Handler: func(ctx context.Context, c *tether.Conn) error {
 		subscribed := make(chan string, 1)
 		go func() {
 			for m := range c.Messages() {
@@ -73,7 +73,7 @@ func main() {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	if err := srv.Serve(ln); err != nil && err != runtime.ErrServerClosed {
+	if err := srv.Serve(ln); err != nil && err != tether.ErrServerClosed {
 		log.Fatal(err)
 	}
 }
