@@ -586,8 +586,8 @@ func (c *Conn) Close(code ws.CloseCode, reason string) error {
 	c.appClosedOnce.Do(func() { close(c.appClosed) })
 	c.mu.Lock()
 	if c.proto.State() == ws.StateOpen {
-		if c.proto.SendingMessage() {
-			c.failLocked(ws.CloseInternalError, "close during fragmented message")
+		if c.proto.AbandonMessage(reasonCloseDuringFragment) {
+			c.failedLocked()
 		} else {
 			b := getBuf()
 			var err error

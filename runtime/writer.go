@@ -134,26 +134,27 @@ func (c *Conn) wroteLocked(f outFrame, n int, err error) {
 	}
 }
 
-// writeDirectLocked is kickLocked for a whole message on a server
-// connection without extensions, whose frame is a header followed by the
-// payload as it is: it writes both with one writev, without copying the
-// payload into a frame buffer. Only what the socket does not take is
-// copied (into a pooled buffer, queued for the writer). It reports false
-// when this does not apply; the caller then frames and queues as usual.
-// The protocol still checks that the message may be sent: AppendData of
-// an empty payload, whose frame is discarded.
-func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, noCompress bool) (bool, error) {
-	if c.rio == nil || c.side != ws.Server || len(c.exts) != 0 || c.writing || c.werr != nil ||
-		len(c.ctrlQ)+len(c.dataQ) != 0 {
+// writeDirectLocked is kickLocked for a whole message whose frame is a
+// header followed by the payload as it is (ws.Protocol.AppendDataHeader
+// says when: a server connection without extensions): it writes both with
+// one writev, without copying the payload into a frame buffer. Only what
+// the socket does not take is copied (into a pooled buffer, queued for
+// the writer). It reports false when this does not apply; the caller then
+// frames and queues as usual.
+func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, flags ws.SendFlags) (bool, error) {
+	if c.rio == nil || c.writing || c.werr != nil || len(c.ctrlQ)+len(c.dataQ) != 0 {
 		return false, nil
 	}
 	if c.proto.State() != ws.StateOpen {
 		return true, c.closingErrLocked()
 	}
-	if _, err := c.proto.AppendData(c.rio.hdr[:0], typ, true, nil, noCompress); err != nil {
+	hdr, raw, err := c.proto.AppendDataHeader(c.rio.hdr[:0], typ, true, data, flags)
+	if err != nil {
 		return true, err
 	}
-	hdr := ws.AppendHeader(c.rio.hdr[:0], ws.Header{Fin: true, Opcode: typ, Length: int64(len(data))})
+	if !raw {
+		return false, nil
+	}
 	c.writing = true
 	c.mu.Unlock()
 	n, err := c.rio.tryWritev(hdr, data)
@@ -332,7 +333,7 @@ func (c *Conn) release() { <-c.sendSem }
 
 // queueFrame waits for room in the write queue (backpressure), then frames
 // one data frame and queues it. Cancelling ctx while waiting queues nothing.
-func (c *Conn) queueFrame(ctx context.Context, op ws.Opcode, fin bool, payload []byte, noCompress bool) error {
+func (c *Conn) queueFrame(ctx context.Context, op ws.Opcode, fin bool, payload []byte, flags ws.SendFlags) error {
 	if err := ctx.Err(); err != nil {
 		return err // ended before the call: queue nothing
 	}
@@ -355,17 +356,17 @@ func (c *Conn) queueFrame(ctx context.Context, op ws.Opcode, fin bool, payload [
 		}
 		c.mu.Lock()
 	}
-	err := c.appendFrameLocked(op, fin, payload, noCompress)
+	err := c.appendFrameLocked(op, fin, payload, flags)
 	c.mu.Unlock()
 	return err
 }
 
 // appendFrameLocked frames one data frame, queues it and kicks the queue.
-func (c *Conn) appendFrameLocked(op ws.Opcode, fin bool, payload []byte, noCompress bool) error {
+func (c *Conn) appendFrameLocked(op ws.Opcode, fin bool, payload []byte, flags ws.SendFlags) error {
 	if c.proto.State() != ws.StateOpen {
 		return c.closingErrLocked()
 	}
-	b, err := c.frameLocked(op, fin, payload, noCompress)
+	b, err := c.frameLocked(op, fin, payload, flags)
 	if err != nil {
 		return err
 	}
@@ -375,11 +376,11 @@ func (c *Conn) appendFrameLocked(op ws.Opcode, fin bool, payload []byte, noCompr
 }
 
 // frameLocked frames one data frame with c's protocol into a pooled
-// buffer.
-func (c *Conn) frameLocked(op ws.Opcode, fin bool, payload []byte, noCompress bool) (*[]byte, error) {
+// buffer. The protocol checks the request (ws.Protocol.AppendDataWith).
+func (c *Conn) frameLocked(op ws.Opcode, fin bool, payload []byte, flags ws.SendFlags) (*[]byte, error) {
 	b := getBuf()
 	var err error
-	if *b, err = c.proto.AppendData(*b, op, fin, payload, noCompress); err != nil {
+	if *b, err = c.proto.AppendDataWith(*b, op, fin, payload, flags); err != nil {
 		putBuf(b)
 		return nil, err
 	}
@@ -393,9 +394,17 @@ type SendOptions struct {
 	NoCompress bool
 }
 
+func (o SendOptions) flags() ws.SendFlags {
+	if o.NoCompress {
+		return ws.SendNoCompress
+	}
+	return 0
+}
+
 // ErrInvalidUTF8 is returned when a text message to send is not valid UTF-8.
-// Nothing is sent. It matches ws.ErrInvalidUTF8.
-var ErrInvalidUTF8 = &ws.ProtocolError{Code: ws.CloseInvalidPayload, Msg: "text message is not valid UTF-8"}
+// Nothing is sent. It is ws.ErrInvalidText: it matches ws.ErrInvalidUTF8
+// and ws.ErrInvalidSend.
+var ErrInvalidUTF8 = ws.ErrInvalidText
 
 // Send sends one message of type typ (ws.OpText or ws.OpBinary). It returns
 // once the message is written to the socket or queued for the writer,
@@ -403,7 +412,8 @@ var ErrInvalidUTF8 = &ws.ProtocolError{Code: ws.CloseInvalidPayload, Msg: "text 
 // never waits for the socket itself). If ctx ends first, nothing is sent.
 // Text must be valid UTF-8. The caller may reuse data when Send returns.
 // To echo or forward a received message, SendMessage saves validating its
-// text again.
+// text again. A message the protocol refuses (another type, text that is
+// not UTF-8) is a *ws.SendError, and nothing is sent.
 func (c *Conn) Send(ctx context.Context, typ ws.Opcode, data []byte) error {
 	return c.SendWith(ctx, typ, data, SendOptions{})
 }
@@ -420,13 +430,11 @@ func (c *Conn) SendBinary(ctx context.Context, data []byte) error {
 
 // SendWith is Send with options.
 func (c *Conn) SendWith(ctx context.Context, typ ws.Opcode, data []byte, o SendOptions) error {
-	if err := checkType(typ); err != nil {
+	// Checked before waiting for room in the queue, outside c.mu.
+	if err := ws.CheckMessage(typ, data); err != nil {
 		return err
 	}
-	if typ == ws.OpText && !validUTF8(data) {
-		return ErrInvalidUTF8
-	}
-	return c.sendWhole(ctx, typ, data, o.NoCompress)
+	return c.sendWhole(ctx, typ, data, o.flags()|ws.SendValidUTF8)
 }
 
 // SendMessage sends the type and data of m as one message, like Send. It
@@ -437,16 +445,16 @@ func (c *Conn) SendWith(ctx context.Context, typ ws.Opcode, data []byte, o SendO
 // (built by the application, or streaming pieces) are validated as Send
 // does. The caller may Release m when SendMessage returns.
 func (c *Conn) SendMessage(ctx context.Context, m Message) error {
-	if err := checkType(m.Type); err != nil {
-		return err
+	if !m.valid {
+		if err := ws.CheckMessage(m.Type, m.Data); err != nil {
+			return err
+		}
 	}
-	if m.Type == ws.OpText && !m.valid && !validUTF8(m.Data) {
-		return ErrInvalidUTF8
-	}
-	return c.sendWhole(ctx, m.Type, m.Data, false)
+	return c.sendWhole(ctx, m.Type, m.Data, ws.SendValidUTF8)
 }
 
-// sendWhole sends one whole, validated message.
+// sendWhole sends one whole message; the protocol checks it as it frames
+// it (its text is valid already: flags has ws.SendValidUTF8).
 //
 // Fast path: when no other send holds the send semaphore (no fragmented
 // message under way, nobody waiting for room) and the queue is below
@@ -455,15 +463,15 @@ func (c *Conn) SendMessage(ctx context.Context, m Message) error {
 // c.mu the frame is whole and ordered with every other frame, which is
 // all the semaphore guarantees to a one-frame message. A send that takes
 // the semaphore later queues its frames after this one.
-func (c *Conn) sendWhole(ctx context.Context, typ ws.Opcode, data []byte, noCompress bool) error {
+func (c *Conn) sendWhole(ctx context.Context, typ ws.Opcode, data []byte, flags ws.SendFlags) error {
 	if err := ctx.Err(); err != nil {
 		return err // ended before the call: queue nothing
 	}
 	c.mu.Lock()
 	if len(c.sendSem) == 0 && (c.queued <= c.opts.WriteLimit || c.opts.WriteLimit <= 0) {
-		done, err := c.writeDirectLocked(typ, data, noCompress)
+		done, err := c.writeDirectLocked(typ, data, flags)
 		if !done {
-			err = c.appendFrameLocked(typ, true, data, noCompress)
+			err = c.appendFrameLocked(typ, true, data, flags)
 		}
 		c.mu.Unlock()
 		return err
@@ -473,27 +481,38 @@ func (c *Conn) sendWhole(ctx context.Context, typ ws.Opcode, data []byte, noComp
 		return err
 	}
 	defer c.release()
-	return c.queueFrame(ctx, typ, true, data, noCompress)
+	return c.queueFrame(ctx, typ, true, data, flags)
 }
 
-func checkType(typ ws.Opcode) error {
-	if typ != ws.OpText && typ != ws.OpBinary {
-		return &ws.ProtocolError{Code: ws.CloseProtocolError, Msg: "message type must be text or binary, not " + typ.String()}
+// Close reasons of a fragmented message that cannot be finished (the
+// protocol fails the connection with 1011: ws.Protocol.AbandonMessage).
+const (
+	reasonFragmentError       = "error in fragmented message"
+	reasonCloseDuringFragment = "close during fragmented message"
+)
+
+// abandonMessage gives up the message being sent after err, and returns
+// err. When frames of it went out, the protocol fails the connection
+// (see ws.Protocol.AbandonMessage): its close frame goes out and the
+// close timeout starts.
+func (c *Conn) abandonMessage(err error) error {
+	c.mu.Lock()
+	if c.proto.AbandonMessage(reasonFragmentError) {
+		c.failedLocked()
 	}
-	return nil
+	c.mu.Unlock()
+	return err
 }
-
-// errFragment is the close reason when a fragmented send cannot finish.
-const errFragment = "error in fragmented message"
 
 // SendFragments sends one message made of the fragments that seq yields,
 // one frame each, then an empty final frame. Other sends wait until it
 // ends. An empty sequence sends nothing. If ctx ends before the first
 // fragment, nothing is sent; if it ends in the middle, the message cannot
 // be finished and the connection fails with 1011 "error in fragmented
-// message".
+// message". So does text that turns out not to be valid UTF-8 after the
+// first fragment went out.
 func (c *Conn) SendFragments(ctx context.Context, typ ws.Opcode, seq iter.Seq[[]byte]) error {
-	if err := checkType(typ); err != nil {
+	if err := ws.CheckMessage(typ, nil); err != nil {
 		return err
 	}
 	if err := c.acquire(ctx); err != nil {
@@ -501,68 +520,61 @@ func (c *Conn) SendFragments(ctx context.Context, typ ws.Opcode, seq iter.Seq[[]
 	}
 	defer c.release()
 	op := typ
-	var v ws.UTF8Validator
 	for frag := range seq {
-		if typ == ws.OpText && !v.Write(frag) {
-			return c.abandonFragments(op, ErrInvalidUTF8)
-		}
-		if err := c.queueFrame(ctx, op, false, frag, false); err != nil {
-			return c.abandonFragments(op, err)
+		if err := c.queueFrame(ctx, op, false, frag, 0); err != nil {
+			return c.abandonMessage(err)
 		}
 		op = ws.OpContinuation
 	}
 	if op == typ {
 		return nil // nothing was sent
 	}
-	if typ == ws.OpText && !v.Complete() {
-		return c.abandonFragments(op, ErrInvalidUTF8)
+	if err := c.queueFrame(context.WithoutCancel(ctx), ws.OpContinuation, true, nil, 0); err != nil {
+		return c.abandonMessage(err)
 	}
-	return c.queueFrame(context.WithoutCancel(ctx), ws.OpContinuation, true, nil, false)
-}
-
-// abandonFragments fails the connection when a started fragmented message
-// cannot be finished.
-func (c *Conn) abandonFragments(op ws.Opcode, err error) error {
-	if op != ws.OpContinuation || errors.Is(err, ws.ErrClosed) {
-		return err
-	}
-	c.fail(ws.CloseInternalError, errFragment)
-	return err
+	return nil
 }
 
 // MessageWriter sends one fragmented message: each Write sends one frame
 // and Close sends the final frame. Other sends wait until Close.
 type MessageWriter struct {
-	c      *Conn
-	ctx    context.Context
-	op     ws.Opcode
-	typ    ws.Opcode
-	v      ws.UTF8Validator
-	noComp bool
-	closed bool
+	c       *Conn
+	ctx     context.Context
+	op      ws.Opcode
+	flags   ws.SendFlags
+	badText bool // a Write was refused as invalid UTF-8: the message cannot end well
+	closed  bool
 }
 
 // NewMessageWriter starts a fragmented message of type typ. ctx bounds
 // every Write; after it ends, Write fails but Close still ends the message.
 func (c *Conn) NewMessageWriter(ctx context.Context, typ ws.Opcode, o SendOptions) (*MessageWriter, error) {
-	if err := checkType(typ); err != nil {
+	if err := ws.CheckMessage(typ, nil); err != nil {
 		return nil, err
 	}
 	if err := c.acquire(ctx); err != nil {
 		return nil, err
 	}
-	return &MessageWriter{c: c, ctx: ctx, op: typ, typ: typ, noComp: o.NoCompress}, nil
+	return &MessageWriter{c: c, ctx: ctx, op: typ, flags: o.flags()}, nil
 }
 
-// Write sends p as one frame of the message.
+// errWriterClosed is Write's error after Close.
+var errWriterClosed = errors.New("tether: write to a closed message writer")
+
+// Write sends p as one frame of the message. Text must be valid UTF-8 so
+// far (a code point may straddle two Writes); once a Write is refused as
+// invalid UTF-8, every later Write is, and Close abandons the message.
 func (w *MessageWriter) Write(p []byte) (int, error) {
 	if w.closed {
-		return 0, errors.New("ws: write to a closed message writer")
+		return 0, errWriterClosed
 	}
-	if w.typ == ws.OpText && !w.v.Write(p) {
+	if w.badText {
 		return 0, ErrInvalidUTF8
 	}
-	if err := w.c.queueFrame(w.ctx, w.op, false, p, w.noComp); err != nil {
+	if err := w.c.queueFrame(w.ctx, w.op, false, p, w.flags); err != nil {
+		if err == ErrInvalidUTF8 {
+			w.badText = true
+		}
 		return 0, err
 	}
 	w.op = ws.OpContinuation
@@ -570,20 +582,20 @@ func (w *MessageWriter) Write(p []byte) (int, error) {
 }
 
 // Close sends the final frame of the message and lets other sends go on.
-// A text message must end on a complete UTF-8 sequence.
+// A text message must end on a complete UTF-8 sequence. When the message
+// cannot be finished after some of it went out, the connection fails
+// with 1011 "error in fragmented message".
 func (w *MessageWriter) Close() error {
 	if w.closed {
 		return nil
 	}
 	w.closed = true
 	defer w.c.release()
-	if w.typ == ws.OpText && !w.v.Complete() {
-		// Fails the connection only if a frame was sent.
-		return w.c.abandonFragments(w.op, ErrInvalidUTF8)
+	if w.badText {
+		return w.c.abandonMessage(ErrInvalidUTF8)
 	}
-	err := w.c.queueFrame(context.WithoutCancel(w.ctx), w.op, true, nil, w.noComp)
-	if err != nil && w.op == ws.OpContinuation {
-		return w.c.abandonFragments(w.op, err)
+	if err := w.c.queueFrame(context.WithoutCancel(w.ctx), w.op, true, nil, w.flags); err != nil {
+		return w.c.abandonMessage(err)
 	}
-	return err
+	return nil
 }
