@@ -14,7 +14,8 @@
 //   - CloseCode, ParseClosePayload and AppendClosePayload: close frames.
 //   - UTF8Validator: an incremental validator that fails at the first bad byte.
 //   - ParseRequest, ParseResponse, ReadResponseBody: a strict HTTP/1.1 reader
-//     with the security limits of Limits.
+//     with the security limits of Limits; HeadReader reads a head as its
+//     bytes arrive, in time linear in its size however they are chopped.
 //   - ClientHandshake and ServerHandshake: the opening handshake over net/http
 //     types, including Origin checks, subprotocols and extensions.
 //   - Extension and its factories: the hook that permessage-deflate (package
