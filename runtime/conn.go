@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tetherws/tether/keepalive"
+	"github.com/tetherws/tether/runtime/internal/rawio"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -56,9 +57,9 @@ type Conn struct {
 	exts     []ws.Extension
 
 	// rio is the non-blocking I/O of TCP and Unix sockets (nil for TLS
-	// and other transports): see rawio_linux.go and "the write token" in
-	// writer.go.
-	rio *rawIO
+	// and other transports): see package rawio and "the write token" in
+	// the writer.
+	rio *rawio.IO
 
 	// mu guards proto, the write queues, the write token, the writer's
 	// state and the close timer.
@@ -163,7 +164,7 @@ func newConn(p connParams) *Conn {
 		appClosed:   make(chan struct{}),
 		wake:        make(chan struct{}, 1),
 		leftover:    p.leftover,
-		rio:         newRawIO(p.nc),
+		rio:         rawio.New(p.nc),
 	}
 	if p.parent != nil {
 		c.ctx, c.cancel = context.WithCancelCause(context.WithoutCancel(p.parent))
@@ -326,7 +327,7 @@ func (c *Conn) readLoop() error {
 	var big *[]byte
 	defer func() {
 		if big != nil {
-			putReadBuf(big)
+			rawio.PutReadBuf(big)
 		}
 	}()
 	for {
@@ -346,9 +347,9 @@ func (c *Conn) readLoop() error {
 		if n > 0 {
 			r.feed(buf[:n])
 			if n == len(buf) && big == nil {
-				big = getReadBuf()
+				big = rawio.GetReadBuf()
 			} else if n < len(buf) && big != nil && !r.inMessage() {
-				putReadBuf(big)
+				rawio.PutReadBuf(big)
 				big = nil
 			}
 		}
@@ -359,29 +360,29 @@ func (c *Conn) readLoop() error {
 }
 
 // readRaw is the read loop of TCP and Unix sockets. It waits for the
-// socket to be readable without holding a buffer (rawIO.read borrows a
+// socket to be readable without holding a buffer (rawio.IO.Read borrows a
 // pooled one only for the read system call that has data), feeds what it
 // read to the protocol and dispatches the events, then hands the buffer
 // back: once Next has returned EventNone nothing aliases the fed bytes
 // (ws.Protocol copies a partial header or control frame into its own
 // carry buffer, and the reader copies data into message buffers). So an
 // idle connection holds no read buffer at all, and busy connections share
-// a few of readBufSize, large enough that a 16 KiB message is read in one
+// a few of rawio.ReadBufSize, large enough that a 16 KiB message is read in one
 // system call. The rest of a large frame is read straight into the
 // message buffer (reader.direct).
 func (c *Conn) readRaw(r *reader) error {
-	defer c.rio.close()
+	defer c.rio.Close()
 	for {
-		if ok, err := r.readDirect(c.rio.readInto); ok {
+		if ok, err := r.readDirect(c.rio.ReadInto); ok {
 			if err != nil {
 				return c.readEOF(err)
 			}
 			continue
 		}
-		buf, n, err := c.rio.read()
+		buf, n, err := c.rio.Read()
 		if buf != nil {
 			r.feed((*buf)[:n])
-			c.rio.done(buf)
+			c.rio.Done(buf)
 		}
 		if err != nil {
 			return c.readEOF(err)
@@ -396,15 +397,6 @@ func (c *Conn) readEOF(err error) error {
 	c.mu.Unlock()
 	return err
 }
-
-// readBufSize is the size of the pooled read buffers.
-const readBufSize = 32 << 10
-
-var readPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
-
-func getReadBuf() *[]byte { return readPool.Get().(*[]byte) }
-
-func putReadBuf(b *[]byte) { readPool.Put(b) }
 
 // abort closes the socket at once (the first cause wins) so that every
 // goroutine blocked on it returns.

@@ -216,8 +216,12 @@ func TestDialHeadLimitsJustUnderAndJustOver(t *testing.T) {
 		respond func(accept string) string
 		ok      bool
 	}{
-		{"status line at the limit", func(a string) string { return strings.Replace(upgrade(a), "HTTP/1.1 101 Switching Protocols", statusLine(300), 1) }, true},
-		{"status line over the limit", func(a string) string { return strings.Replace(upgrade(a), "HTTP/1.1 101 Switching Protocols", statusLine(301), 1) }, false},
+		{"status line at the limit", func(a string) string {
+			return strings.Replace(upgrade(a), "HTTP/1.1 101 Switching Protocols", statusLine(300), 1)
+		}, true},
+		{"status line over the limit", func(a string) string {
+			return strings.Replace(upgrade(a), "HTTP/1.1 101 Switching Protocols", statusLine(301), 1)
+		}, false},
 		{"header line at the limit", func(a string) string { return upgrade(a, header(300)) }, true},
 		{"header line over the limit", func(a string) string { return upgrade(a, header(301)) }, false},
 		{"headers at the limit", func(a string) string { return upgrade(a, extraHeaders(9, 1)...) }, true},

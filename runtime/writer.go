@@ -17,7 +17,7 @@ import (
 // When a sender (Send, Broadcast, Ping, Close, or the reader answering a
 // ping or a close) queues a frame and finds nothing else queued and the
 // token free, it takes the token and writes the frame itself, without
-// blocking (rawIO.tryWrite: one write system call on the non-blocking
+// blocking (rawio.IO.TryWrite: one write system call on the non-blocking
 // socket). What the socket does not take (EAGAIN, or a partial write) is
 // put back at the head of the queue and the writer goroutine is woken to
 // finish it with ordinary blocking writes. So:
@@ -29,7 +29,7 @@ import (
 //     queue is empty, so it cannot overtake a queued one;
 //   - the writer goroutine is woken only when the socket is slow (or the
 //     connection is not a TCP or Unix socket: TLS keeps the queue-and-wake
-//     path, see newRawIO).
+//     path, see rawio.New).
 //
 // The writer goroutine (writeLoop) runs for the whole connection and
 // sleeps while there is nothing it must write. Woken, it takes everything
@@ -104,7 +104,7 @@ func (c *Conn) kickLocked() {
 	c.queued -= len(f.b)
 	c.writing = true
 	c.mu.Unlock()
-	n, err := c.rio.tryWrite(f.b)
+	n, err := c.rio.TryWrite(f.b)
 	c.mu.Lock()
 	c.wroteLocked(f, n, err)
 }
@@ -148,7 +148,7 @@ func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, flags ws.SendFlags)
 	if c.proto.State() != ws.StateOpen {
 		return true, c.closingErrLocked()
 	}
-	hdr, raw, err := c.proto.AppendDataHeader(c.rio.hdr[:0], typ, true, data, flags)
+	hdr, raw, err := c.proto.AppendDataHeader(c.rio.HeaderBuf(), typ, true, data, flags)
 	if err != nil {
 		return true, err
 	}
@@ -157,7 +157,7 @@ func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, flags ws.SendFlags)
 	}
 	c.writing = true
 	c.mu.Unlock()
-	n, err := c.rio.tryWritev(hdr, data)
+	n, err := c.rio.TryWritev(hdr, data)
 	c.mu.Lock()
 	var f outFrame
 	if err == nil && n < len(hdr)+len(data) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tetherws/tether/runtime/internal/rawio"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -154,7 +155,7 @@ func TestSlowSocketCloseFrameAfterQueuedData(t *testing.T) {
 func TestIdleReadHoldsNoBuffer(t *testing.T) {
 	client, server := pair(t, &ServerOptions{Options: Options{PingInterval: -1}}, &DialOptions{Options: Options{PingInterval: -1}})
 	ctx := testCtx(t)
-	for _, size := range []int{10, 1 << 10, 3 * readBufSize} {
+	for _, size := range []int{10, 1 << 10, 3 * rawio.ReadBufSize} {
 		if err := client.SendBinary(ctx, seqPayload(size, size)); err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +169,7 @@ func TestIdleReadHoldsNoBuffer(t *testing.T) {
 		m.Release()
 		recv(t, client).Release()
 		for _, c := range []*Conn{client, server} {
-			eventually(t, "an idle reader without a read buffer", func() bool { return c.rio.held.Load() == 0 })
+			eventually(t, "an idle reader without a read buffer", func() bool { return c.rio.Held() == 0 })
 		}
 	}
 }
