@@ -16,7 +16,7 @@ var ErrNotOpen = &notOpenError{}
 
 type notOpenError struct{}
 
-func (*notOpenError) Error() string        { return "ws: connection is not open" }
+func (*notOpenError) Error() string        { return "tether: connection is not open" }
 func (*notOpenError) Is(target error) bool { return target == ws.ErrClosed }
 
 // ErrFragmentedSend is why Broadcast skips a connection in the middle of
@@ -26,12 +26,12 @@ var ErrFragmentedSend = &fragmentedError{}
 
 type fragmentedError struct{}
 
-func (*fragmentedError) Error() string        { return "ws: sending a fragmented message" }
+func (*fragmentedError) Error() string        { return "tether: sending a fragmented message" }
 func (*fragmentedError) Is(target error) bool { return target == ws.ErrConcurrency }
 
 // ErrSlowConnection is why Broadcast skips a connection with more than
 // Options.WriteLimit bytes waiting to be written.
-var ErrSlowConnection = errors.New("ws: more than WriteLimit bytes queued (slow connection)")
+var ErrSlowConnection = errors.New("tether: more than WriteLimit bytes queued (slow connection)")
 
 // BroadcastOptions adjust BroadcastWith.
 type BroadcastOptions struct {

@@ -13,7 +13,7 @@ var ErrDuplicatePing = &dupPingError{}
 
 type dupPingError struct{}
 
-func (*dupPingError) Error() string        { return "ws: already waiting for a pong with the same data" }
+func (*dupPingError) Error() string        { return "tether: already waiting for a pong with the same data" }
 func (*dupPingError) Is(target error) bool { return target == ws.ErrConcurrency }
 
 // sendPing registers a ping, then queues it; the pong (or a later one) is
