@@ -30,6 +30,9 @@ type sendState struct {
 	noComp bool // SendNoCompress of the message
 	text   bool // the message is text
 	utf8   UTF8Validator
+	// next is utf8 after the frame being checked (text only), for
+	// commitData.
+	next UTF8Validator
 }
 
 // CheckMessage checks a whole message the caller wants to send, as the
@@ -50,41 +53,54 @@ func CheckMessage(op Opcode, payload []byte) error {
 	return nil
 }
 
-// checkData applies the rules of a data frame to send and returns the
-// send state after it, without changing p.
-func (p *Protocol) checkData(op Opcode, fin bool, payload []byte, f SendFlags) (sendState, error) {
+// checkData applies the rules of a data frame to send. It changes only
+// p.send.next: commitData applies the frame's effect once it is sent.
+func (p *Protocol) checkData(op Opcode, fin bool, payload []byte, f SendFlags) error {
 	if !p.canSend() {
-		return sendState{}, ErrInvalidState
+		return ErrInvalidState
 	}
-	s := p.send
+	text := p.send.text
 	switch op {
 	case OpText, OpBinary:
-		if s.inMsg {
-			return sendState{}, sendError("expected a continuation frame")
+		if p.send.inMsg {
+			return sendError("expected a continuation frame")
 		}
-		s = sendState{noComp: f&SendNoCompress != 0, text: op == OpText}
+		text = op == OpText
+		p.send.next = UTF8Validator{}
 	case OpContinuation:
-		if !s.inMsg {
-			return sendState{}, sendError("unexpected continuation frame")
+		if !p.send.inMsg {
+			return sendError("unexpected continuation frame")
 		}
+		p.send.next = p.send.utf8
 	default:
-		return sendState{}, sendError("not a data opcode: " + op.String())
+		return sendError("not a data opcode: " + op.String())
 	}
-	if s.text {
-		if f&SendValidUTF8 == 0 || !s.utf8.Complete() {
-			if !s.utf8.Write(payload) {
-				return sendState{}, ErrInvalidText
+	if text {
+		v := &p.send.next
+		if f&SendValidUTF8 == 0 || !v.Complete() {
+			if !v.Write(payload) {
+				return ErrInvalidText
 			}
 		}
-		if fin && !s.utf8.Complete() {
-			return sendState{}, ErrInvalidText
+		if fin && !v.Complete() {
+			return ErrInvalidText
 		}
 	}
-	s.inMsg = !fin
+	return nil
+}
+
+// commitData records a data frame that checkData allowed as sent.
+func (p *Protocol) commitData(op Opcode, fin bool, f SendFlags) {
 	if fin {
-		s = sendState{}
+		p.send = sendState{}
+		return
 	}
-	return s, nil
+	if op != OpContinuation {
+		p.send.noComp = f&SendNoCompress != 0
+		p.send.text = op == OpText
+	}
+	p.send.inMsg = true
+	p.send.utf8 = p.send.next
 }
 
 // AppendData appends a data frame to dst: AppendDataWith, with
@@ -105,31 +121,35 @@ func (p *Protocol) AppendData(dst []byte, op Opcode, fin bool, payload []byte, n
 // *SendError; a frame sent after the close frame or a failure is
 // ErrInvalidState. On error nothing is appended and the state is as it was.
 func (p *Protocol) AppendDataWith(dst []byte, op Opcode, fin bool, payload []byte, flags SendFlags) ([]byte, error) {
-	s, err := p.checkData(op, fin, payload, flags)
-	if err != nil {
+	if err := p.checkData(op, fin, payload, flags); err != nil {
 		return dst, err
 	}
 	noComp := p.send.noComp
 	if op != OpContinuation {
 		noComp = flags&SendNoCompress != 0
 	}
-	f := &p.sendFrame // not a local: it would escape and allocate
-	*f = Frame{Opcode: op, Fin: fin, Payload: payload, NoCompress: noComp}
-	for _, e := range p.cfg.Extensions {
-		if err := e.Encode(f); err != nil {
-			f.Payload = nil
-			return dst, err
+	if len(p.cfg.Extensions) != 0 {
+		f := &p.sendFrame // not a local: it would escape and allocate
+		*f = Frame{Opcode: op, Fin: fin, Payload: payload, NoCompress: noComp}
+		for _, e := range p.cfg.Extensions {
+			if err := e.Encode(f); err != nil {
+				f.Payload = nil
+				return dst, err
+			}
 		}
-	}
-	p.send = s
-	p.appendFrame(&dst, op, fin, f.Rsv, f.Payload)
-	// The encoded payload is copied into dst: extensions may drop it.
-	for _, e := range p.cfg.Extensions {
-		if r, ok := e.(SendBufferReleaser); ok {
-			r.ReleaseSendBuffers()
+		p.commitData(op, fin, flags)
+		p.appendFrame(&dst, op, fin, f.Rsv, f.Payload)
+		// The encoded payload is copied into dst: extensions may drop it.
+		for _, e := range p.cfg.Extensions {
+			if r, ok := e.(SendBufferReleaser); ok {
+				r.ReleaseSendBuffers()
+			}
 		}
+		f.Payload = nil // do not keep the caller's buffer alive
+		return dst, nil
 	}
-	f.Payload = nil // do not keep the caller's buffer alive
+	p.commitData(op, fin, flags)
+	p.appendFrame(&dst, op, fin, 0, payload)
 	return dst, nil
 }
 
@@ -145,11 +165,10 @@ func (p *Protocol) AppendDataHeader(dst []byte, op Opcode, fin bool, payload []b
 	if p.side != Server || len(p.cfg.Extensions) != 0 {
 		return dst, false, nil
 	}
-	s, err := p.checkData(op, fin, payload, flags)
-	if err != nil {
+	if err := p.checkData(op, fin, payload, flags); err != nil {
 		return dst, false, err
 	}
-	p.send = s
+	p.commitData(op, fin, flags)
 	return AppendHeader(dst, Header{Fin: fin, Opcode: op, Length: int64(len(payload))}), true, nil
 }
 
