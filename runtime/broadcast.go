@@ -16,7 +16,7 @@ var ErrNotOpen = &notOpenError{}
 
 type notOpenError struct{}
 
-func (*notOpenError) Error() string        { return "ws: connection is not open" }
+func (*notOpenError) Error() string        { return "tether: connection is not open" }
 func (*notOpenError) Is(target error) bool { return target == ws.ErrClosed }
 
 // ErrFragmentedSend is why Broadcast skips a connection in the middle of
@@ -26,12 +26,12 @@ var ErrFragmentedSend = &fragmentedError{}
 
 type fragmentedError struct{}
 
-func (*fragmentedError) Error() string        { return "ws: sending a fragmented message" }
+func (*fragmentedError) Error() string        { return "tether: sending a fragmented message" }
 func (*fragmentedError) Is(target error) bool { return target == ws.ErrConcurrency }
 
 // ErrSlowConnection is why Broadcast skips a connection with more than
 // Options.WriteLimit bytes waiting to be written.
-var ErrSlowConnection = errors.New("ws: more than WriteLimit bytes queued (slow connection)")
+var ErrSlowConnection = errors.New("tether: more than WriteLimit bytes queued (slow connection)")
 
 // BroadcastOptions adjust BroadcastWith.
 type BroadcastOptions struct {
@@ -97,11 +97,8 @@ func Broadcast(ctx context.Context, conns []*Conn, typ ws.Opcode, data []byte) e
 // BroadcastWith is Broadcast with options, and the counts of what it did.
 func BroadcastWith(ctx context.Context, conns []*Conn, typ ws.Opcode, data []byte, o BroadcastOptions) (BroadcastResult, error) {
 	var res BroadcastResult
-	if err := checkType(typ); err != nil {
+	if err := ws.CheckMessage(typ, data); err != nil {
 		return res, err
-	}
-	if typ == ws.OpText && !validUTF8(data) {
-		return res, ErrInvalidUTF8
 	}
 	if err := ctx.Err(); err != nil {
 		return res, err
@@ -157,9 +154,18 @@ func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh *sharedFrames) error {
 		c.mu.Unlock()
 		return ErrSlowConnection
 	}
-	if c.side == ws.Server && len(c.exts) == 0 {
+	// The message is valid (Broadcast checked it): the protocol applies
+	// its state machine. A raw frame (a server's, with no extension) is
+	// the same on every such connection: they share it.
+	var hb [ws.MaxHeaderSize]byte
+	hdr, raw, err := c.proto.AppendDataHeader(hb[:0], typ, true, data, ws.SendValidUTF8)
+	if err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	if raw {
 		if sh.plain == nil {
-			sh.plain = newSharedFrame(typ, data)
+			sh.plain = newSharedFrame(hdr, data)
 		}
 		sh.plain.refs.Add(1)
 		c.pushLocked(outFrame{b: *sh.plain.buf, shr: sh.plain}, false)
@@ -167,7 +173,7 @@ func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh *sharedFrames) error {
 		f := sh.find(key)
 		if f == nil {
 			// The first connection of its kind encodes the frame for all.
-			b, err := c.frameLocked(typ, true, data, false)
+			b, err := c.frameLocked(typ, true, data, ws.SendValidUTF8)
 			if err != nil {
 				c.mu.Unlock()
 				return err
@@ -180,7 +186,7 @@ func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh *sharedFrames) error {
 		f.refs.Add(1)
 		c.pushLocked(outFrame{b: *f.buf, shr: f}, false)
 	} else {
-		b, err := c.frameLocked(typ, true, data, false)
+		b, err := c.frameLocked(typ, true, data, ws.SendValidUTF8)
 		if err != nil {
 			c.mu.Unlock()
 			return err
@@ -250,18 +256,12 @@ type sharedFrame struct {
 
 var sharedPool = sync.Pool{New: func() any { return new(sharedFrame) }}
 
-// framers frame shared broadcast messages: server protocols, always OPEN,
-// without extensions. Framing a whole message leaves no state behind, so
-// one protocol frames any number of messages, and the frame is exactly
-// what each server connection without extensions would make.
-var framers = sync.Pool{New: func() any { return ws.NewProtocol(ws.Server, ws.Config{}) }}
-
-func newSharedFrame(typ ws.Opcode, data []byte) *sharedFrame {
+// newSharedFrame makes the frame that connections with raw frames share:
+// hdr, from ws.Protocol.AppendDataHeader, and the payload.
+func newSharedFrame(hdr, data []byte) *sharedFrame {
 	sh := sharedPool.Get().(*sharedFrame)
 	sh.buf = getBuf()
-	p := framers.Get().(*ws.Protocol)
-	*sh.buf, _ = p.AppendData(*sh.buf, typ, true, data, false)
-	framers.Put(p)
+	*sh.buf = append(append(*sh.buf, hdr...), data...)
 	sh.refs.Store(1) // Broadcast's own reference
 	return sh
 }
@@ -272,10 +272,4 @@ func (s *sharedFrame) release() {
 		s.buf = nil
 		sharedPool.Put(s)
 	}
-}
-
-// validUTF8 reports whether b is valid UTF-8, as the protocol checks it.
-func validUTF8(b []byte) bool {
-	var v ws.UTF8Validator
-	return v.Write(b) && v.Complete()
 }

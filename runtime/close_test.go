@@ -149,8 +149,9 @@ func TestCloseWithInvalidCodeOrReasonSendsNothing(t *testing.T) {
 	c, peer := dialRaw(t, nil)
 	for _, tt := range tests {
 		err := c.Close(tt.code, tt.reason)
-		if !errors.Is(err, ws.ErrProtocol) {
-			t.Errorf("%s: Close = %v, want a protocol error", tt.name, err)
+		var se *ws.SendError
+		if !errors.Is(err, ws.ErrInvalidSend) || !errors.As(err, &se) {
+			t.Errorf("%s: Close = %v, want a *ws.SendError", tt.name, err)
 		}
 	}
 	if s := c.State(); s != ws.StateOpen {

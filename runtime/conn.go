@@ -6,8 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,21 +16,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tetherws/tether/keepalive"
+	"github.com/tetherws/tether/runtime/internal/rawio"
 	"github.com/tetherws/tether/ws"
 )
-
-// ErrCloseTimeout is the cause recorded when the closing handshake did not
-// finish within Options.CloseTimeout and the socket was aborted.
-var ErrCloseTimeout = errors.New("timed out while closing connection")
-
-// ErrClosing is returned by Send and Ping once the closing handshake has
-// started. It matches ws.ErrClosed.
-var ErrClosing = &closingError{}
-
-type closingError struct{}
-
-func (*closingError) Error() string        { return "ws: connection is closing" }
-func (*closingError) Is(target error) bool { return target == ws.ErrClosed }
 
 // Conn is an open WebSocket connection. Its methods are safe for concurrent
 // use by many goroutines, but Messages has one stream of messages: share it
@@ -56,9 +42,9 @@ type Conn struct {
 	exts     []ws.Extension
 
 	// rio is the non-blocking I/O of TCP and Unix sockets (nil for TLS
-	// and other transports): see rawio_linux.go and "the write token" in
-	// writer.go.
-	rio *rawIO
+	// and other transports): see package rawio and "the write token" in
+	// the writer.
+	rio *rawio.IO
 
 	// mu guards proto, the write queues, the write token, the writer's
 	// state and the close timer.
@@ -163,7 +149,7 @@ func newConn(p connParams) *Conn {
 		appClosed:   make(chan struct{}),
 		wake:        make(chan struct{}, 1),
 		leftover:    p.leftover,
-		rio:         newRawIO(p.nc),
+		rio:         rawio.New(p.nc),
 	}
 	if p.parent != nil {
 		c.ctx, c.cancel = context.WithCancelCause(context.WithoutCancel(p.parent))
@@ -308,308 +294,4 @@ func (c *Conn) run() {
 	c.cancel(nil)
 	_ = c.group.Wait()
 	c.finish(rerr)
-}
-
-// readLoop reads and parses until EOF or an error.
-func (c *Conn) readLoop() error {
-	r := reader{c: c}
-	defer r.releaseMessage()
-	if len(c.leftover) > 0 {
-		b := c.leftover
-		c.leftover = nil
-		r.feed(b)
-	}
-	if c.rio != nil {
-		return c.readRaw(&r)
-	}
-	small := make([]byte, 512)
-	var big *[]byte
-	defer func() {
-		if big != nil {
-			putReadBuf(big)
-		}
-	}()
-	for {
-		if ok, err := r.readDirect(c.nc.Read); ok {
-			if err != nil {
-				return c.readEOF(err)
-			}
-			continue
-		}
-		// Idle connections read into a small buffer; a read that fills
-		// it borrows a large one until the traffic stops.
-		buf := small
-		if big != nil {
-			buf = *big
-		}
-		n, err := c.nc.Read(buf)
-		if n > 0 {
-			r.feed(buf[:n])
-			if n == len(buf) && big == nil {
-				big = getReadBuf()
-			} else if n < len(buf) && big != nil && !r.inMessage() {
-				putReadBuf(big)
-				big = nil
-			}
-		}
-		if err != nil {
-			return c.readEOF(err)
-		}
-	}
-}
-
-// readRaw is the read loop of TCP and Unix sockets. It waits for the
-// socket to be readable without holding a buffer (rawIO.read borrows a
-// pooled one only for the read system call that has data), feeds what it
-// read to the protocol and dispatches the events, then hands the buffer
-// back: once Next has returned EventNone nothing aliases the fed bytes
-// (ws.Protocol copies a partial header or control frame into its own
-// carry buffer, and the reader copies data into message buffers). So an
-// idle connection holds no read buffer at all, and busy connections share
-// a few of readBufSize, large enough that a 16 KiB message is read in one
-// system call. The rest of a large frame is read straight into the
-// message buffer (reader.direct).
-func (c *Conn) readRaw(r *reader) error {
-	defer c.rio.close()
-	for {
-		if ok, err := r.readDirect(c.rio.readInto); ok {
-			if err != nil {
-				return c.readEOF(err)
-			}
-			continue
-		}
-		buf, n, err := c.rio.read()
-		if buf != nil {
-			r.feed((*buf)[:n])
-			c.rio.done(buf)
-		}
-		if err != nil {
-			return c.readEOF(err)
-		}
-	}
-}
-
-// readEOF records the end of the input.
-func (c *Conn) readEOF(err error) error {
-	c.mu.Lock()
-	c.proto.FeedEOF()
-	c.mu.Unlock()
-	return err
-}
-
-// readBufSize is the size of the pooled read buffers.
-const readBufSize = 32 << 10
-
-var readPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
-
-func getReadBuf() *[]byte { return readPool.Get().(*[]byte) }
-
-func putReadBuf(b *[]byte) { readPool.Put(b) }
-
-// abort closes the socket at once (the first cause wins) so that every
-// goroutine blocked on it returns.
-func (c *Conn) abort(cause error) {
-	c.mu.Lock()
-	if cause != nil && c.cause == nil {
-		c.cause = cause
-	}
-	c.mu.Unlock()
-	if cause != nil {
-		if tc, ok := c.nc.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
-		}
-	}
-	// A reader waiting on a full Messages channel must see the socket
-	// error too (CloseNow, close or keepalive timeout of an application
-	// that does not read).
-	c.appClosedOnce.Do(func() { close(c.appClosed) })
-	_ = c.nc.Close()
-}
-
-// finish runs once all goroutines are done: it records the outcome, closes
-// Messages and Done, and releases resources.
-func (c *Conn) finish(readErr error) {
-	c.mu.Lock()
-	if c.closeTimer != nil {
-		c.closeTimer.Stop()
-	}
-	if !c.proto.EOFReceived() {
-		c.proto.FeedEOF() // the reader stopped early: the state is CLOSED
-	}
-	// The cause is the abort's, else the protocol failure's (a bad frame
-	// from the peer, a keepalive timeout...), else the network error.
-	cause := c.cause
-	if cause == nil {
-		cause = c.proto.Failure()
-	}
-	// EOF after a close frame was received is the expected end, not a cause.
-	expectedEOF := errors.Is(readErr, io.EOF) && c.proto.CloseRcvd() != nil
-	if cause == nil && readErr != nil && !errors.Is(readErr, net.ErrClosed) && !expectedEOF {
-		cause = readErr
-	}
-	c.cause = cause // CloseStatus and later calls report the same
-	ce := c.proto.CloseError(cause)
-	for _, f := range c.ctrlQ {
-		f.release()
-	}
-	for _, f := range c.dataQ {
-		f.release()
-	}
-	c.ctrlQ, c.dataQ, c.queued = nil, nil, 0
-	if c.spaceCh != nil {
-		close(c.spaceCh)
-		c.spaceCh = nil
-	}
-	c.mu.Unlock()
-	ws.CloseExtensions(c.exts)
-
-	if ce.OK() {
-		c.err = nil
-	} else {
-		c.err = ce
-	}
-	c.log.Debug("= connection closed", "close", ce.Error())
-	// finished is set before either channel closes, so that whoever sees
-	// Messages closed finds Err set; msgs closes before done, so that
-	// Messages is closed when Close (which waits for Done) returns.
-	c.finished.Store(true)
-	close(c.msgs)
-	close(c.done)
-
-	// Pending pings fail with the close error.
-	c.pingMu.Lock()
-	for _, p := range c.pings {
-		if p.ch != nil {
-			close(p.ch)
-		}
-	}
-	c.pings = nil
-	c.pingMu.Unlock()
-}
-
-// closeErr is what Send returns once the connection is closing or closed.
-func (c *Conn) closeErr() error {
-	select {
-	case <-c.done:
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.proto.CloseError(c.cause)
-	default:
-		return ErrClosing
-	}
-}
-
-// closingErrLocked is closeErr with c.mu held.
-func (c *Conn) closingErrLocked() error {
-	select {
-	case <-c.done:
-		return c.proto.CloseError(c.cause)
-	default:
-		return ErrClosing
-	}
-}
-
-// startCloseTimerLocked starts the close timeout once the closing handshake
-// has begun. c.mu is held.
-func (c *Conn) startCloseTimerLocked() {
-	if c.closeTimer != nil || c.opts.CloseTimeout <= 0 {
-		return
-	}
-	c.closeTimer = time.AfterFunc(c.opts.CloseTimeout, func() {
-		c.log.Debug("- timed out waiting for TCP close")
-		c.abort(ErrCloseTimeout)
-	})
-}
-
-// fail fails the connection from the runtime: queued data is dropped, a
-// close frame with code and reason is sent, and the close timeout starts.
-func (c *Conn) fail(code ws.CloseCode, reason string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failLocked(code, reason)
-}
-
-func (c *Conn) failLocked(code ws.CloseCode, reason string) {
-	c.proto.Fail(code, reason)
-	c.failedLocked()
-}
-
-// failedLocked follows a failure of the protocol: queued data is dropped,
-// the close frame of the failure goes out and the close timeout starts.
-func (c *Conn) failedLocked() {
-	for i, f := range c.dataQ {
-		c.queued -= len(f.b)
-		f.release()
-		c.dataQ[i] = outFrame{}
-	}
-	c.dataQ = c.dataQ[:0]
-	c.takeOutputLocked(false)
-	c.startCloseTimerLocked()
-	c.kickLocked()
-}
-
-// takeOutputLocked moves the protocol's own frames to a write queue: pongs
-// jump ahead of data; close frames keep their place after queued data.
-// The caller then calls kickLocked.
-func (c *Conn) takeOutputLocked(ctrl bool) {
-	if c.proto.HasOutput() {
-		b := getBuf()
-		*b = c.proto.TakeOutput(*b)
-		c.pushLocked(outFrame{b: *b, buf: b}, ctrl)
-	}
-}
-
-// wakeWriter gets the writer goroutine to write the queue (a wake-up
-// already pending is enough: the writer looks at the whole queue). c.mu is
-// held.
-func (c *Conn) wakeWriter() {
-	if c.ended {
-		return
-	}
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Close starts the closing handshake with code and reason, waits until the
-// connection has ended (at most about Options.CloseTimeout) and returns
-// nil. It returns an error, and sends nothing, for a code or reason that
-// cannot be sent (see ws.CloseFrame.Check). Closing a closed connection
-// does nothing. Queued messages are sent before the close frame. Messages
-// already received stay readable on Messages; messages that arrive after
-// Close and do not fit in its buffer are dropped.
-func (c *Conn) Close(code ws.CloseCode, reason string) error {
-	if err := (ws.CloseFrame{Code: code, Reason: reason}).Check(); err != nil {
-		return err
-	}
-	c.appClosedOnce.Do(func() { close(c.appClosed) })
-	c.mu.Lock()
-	if c.proto.State() == ws.StateOpen {
-		if c.proto.SendingMessage() {
-			c.failLocked(ws.CloseInternalError, "close during fragmented message")
-		} else {
-			b := getBuf()
-			var err error
-			*b, err = c.proto.AppendClose(*b, code, reason)
-			if err != nil {
-				putBuf(b)
-				c.mu.Unlock()
-				return err
-			}
-			c.pushLocked(outFrame{b: *b, buf: b}, false)
-			c.startCloseTimerLocked()
-			c.kickLocked()
-		}
-	}
-	c.mu.Unlock()
-	<-c.done
-	return nil
-}
-
-// CloseNow aborts the connection without a closing handshake and waits for
-// its goroutines to return.
-func (c *Conn) CloseNow() {
-	c.abort(errors.New("connection aborted"))
-	<-c.done
 }

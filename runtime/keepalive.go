@@ -54,7 +54,7 @@ func (c *Conn) keepaliveLoop() error {
 type connPinger Conn
 
 // SendPing sends a keepalive ping with a fresh random payload; the reader
-// calls pong when its pong (or a later one, spec §3) arrives. Its latency
+// calls pong when its pong (or a later one) arrives. Its latency
 // is recorded (Latency) like that of any ping.
 func (p *connPinger) SendPing(pong func(time.Duration)) error {
 	_, err := (*Conn)(p).sendPing(nil, nil, pong)

@@ -13,17 +13,15 @@ var ErrDuplicatePing = &dupPingError{}
 
 type dupPingError struct{}
 
-func (*dupPingError) Error() string        { return "ws: already waiting for a pong with the same data" }
+func (*dupPingError) Error() string        { return "tether: already waiting for a pong with the same data" }
 func (*dupPingError) Is(target error) bool { return target == ws.ErrConcurrency }
 
-// sendPing registers a ping, then queues it; the pong (or a later one,
-// spec §3) is reported on ch (Ping's) or to fn (the keepalive's). A nil
-// payload picks 4 random bytes not used by a pending ping. It returns the
-// payload, which identifies the pending ping (payloads are unique).
+// sendPing registers a ping, then queues it; the pong (or a later one) is
+// reported on ch (Ping's) or to fn (the keepalive's). A nil payload picks
+// 4 random bytes not used by a pending ping. It returns the payload, which
+// identifies the pending ping (payloads are unique). A ping the protocol
+// refuses (a payload over 125 bytes) is forgotten at once.
 func (c *Conn) sendPing(payload []byte, ch chan time.Duration, fn func(time.Duration)) (string, error) {
-	if len(payload) > ws.MaxControlPayload {
-		return "", &ws.ProtocolError{Code: ws.CloseProtocolError, Msg: "control frame too long"}
-	}
 	c.pingMu.Lock()
 	if payload == nil {
 		b := c.pingPayloadLocked()
@@ -66,7 +64,8 @@ func (c *Conn) forgetPing(payload string) {
 	}
 }
 
-// queueControl queues a ping or pong ahead of queued data.
+// queueControl queues a ping or pong ahead of queued data. The protocol
+// checks the payload (ws.Protocol.AppendPing, AppendPong).
 func (c *Conn) queueControl(op ws.Opcode, payload []byte) error {
 	c.mu.Lock()
 	if c.proto.State() != ws.StateOpen {
@@ -112,5 +111,6 @@ func (c *Conn) Ping(ctx context.Context, payload []byte) (time.Duration, error) 
 	}
 }
 
-// Pong sends an unsolicited pong, a one-way heartbeat.
+// Pong sends an unsolicited pong, a one-way heartbeat. A payload over 125
+// bytes is a *ws.SendError.
 func (c *Conn) Pong(payload []byte) error { return c.queueControl(ws.OpPong, payload) }

@@ -155,11 +155,18 @@ func TestPingAndPongAfterTheEndReturnErrClosed(t *testing.T) {
 func TestControlPayloadOver125BytesIsRefused(t *testing.T) {
 	c, _ := pair(t, nil, nil)
 	long := bytes.Repeat([]byte("p"), 126)
-	if _, err := c.Ping(testCtx(t), long); !errors.Is(err, ws.ErrProtocol) {
+	var se *ws.SendError
+	if _, err := c.Ping(testCtx(t), long); !errors.Is(err, ws.ErrInvalidSend) || !errors.As(err, &se) {
 		t.Errorf("Ping(126 bytes) = %v", err)
 	}
-	if err := c.Pong(long); !errors.Is(err, ws.ErrProtocol) {
+	if err := c.Pong(long); !errors.Is(err, ws.ErrInvalidSend) || !errors.As(err, &se) {
 		t.Errorf("Pong(126 bytes) = %v", err)
+	}
+	c.pingMu.Lock()
+	pending := len(c.pings)
+	c.pingMu.Unlock()
+	if pending != 0 {
+		t.Errorf("%d pings pending after the refused one", pending)
 	}
 	if _, err := c.Ping(testCtx(t), long[:125]); err != nil {
 		t.Errorf("Ping(125 bytes) = %v", err)

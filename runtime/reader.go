@@ -4,8 +4,96 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tetherws/tether/runtime/internal/rawio"
 	"github.com/tetherws/tether/ws"
 )
+
+// readLoop reads and parses until EOF or an error.
+func (c *Conn) readLoop() error {
+	r := reader{c: c}
+	defer r.releaseMessage()
+	if len(c.leftover) > 0 {
+		b := c.leftover
+		c.leftover = nil
+		r.feed(b)
+	}
+	if c.rio != nil {
+		return c.readRaw(&r)
+	}
+	small := make([]byte, 512)
+	var big *[]byte
+	defer func() {
+		if big != nil {
+			rawio.PutReadBuf(big)
+		}
+	}()
+	for {
+		if ok, err := r.readDirect(c.nc.Read); ok {
+			if err != nil {
+				return c.readEOF(err)
+			}
+			continue
+		}
+		// Idle connections read into a small buffer; a read that fills
+		// it borrows a large one until the traffic stops.
+		buf := small
+		if big != nil {
+			buf = *big
+		}
+		n, err := c.nc.Read(buf)
+		if n > 0 {
+			r.feed(buf[:n])
+			if n == len(buf) && big == nil {
+				big = rawio.GetReadBuf()
+			} else if n < len(buf) && big != nil && !r.inMessage() {
+				rawio.PutReadBuf(big)
+				big = nil
+			}
+		}
+		if err != nil {
+			return c.readEOF(err)
+		}
+	}
+}
+
+// readRaw is the read loop of TCP and Unix sockets. It waits for the
+// socket to be readable without holding a buffer (rawio.IO.Read borrows a
+// pooled one only for the read system call that has data), feeds what it
+// read to the protocol and dispatches the events, then hands the buffer
+// back: once Next has returned EventNone nothing aliases the fed bytes
+// (ws.Protocol copies a partial header or control frame into its own
+// carry buffer, and the reader copies data into message buffers). So an
+// idle connection holds no read buffer at all, and busy connections share
+// a few of rawio.ReadBufSize, large enough that a 16 KiB message is read in one
+// system call. The rest of a large frame is read straight into the
+// message buffer (reader.direct).
+func (c *Conn) readRaw(r *reader) error {
+	defer c.rio.Close()
+	for {
+		if ok, err := r.readDirect(c.rio.ReadInto); ok {
+			if err != nil {
+				return c.readEOF(err)
+			}
+			continue
+		}
+		buf, n, err := c.rio.Read()
+		if buf != nil {
+			r.feed((*buf)[:n])
+			c.rio.Done(buf)
+		}
+		if err != nil {
+			return c.readEOF(err)
+		}
+	}
+}
+
+// readEOF records the end of the input.
+func (c *Conn) readEOF(err error) error {
+	c.mu.Lock()
+	c.proto.FeedEOF()
+	c.mu.Unlock()
+	return err
+}
 
 // reader is the receive state of the reader goroutine.
 type reader struct {
@@ -203,7 +291,8 @@ func (r *reader) deliver(m Message) {
 }
 
 // receivePong acknowledges the pending ping with this payload and every
-// older one (spec §3).
+// older one: a peer may answer only the most recent of several pings
+// (RFC 6455 §5.5.3).
 func (c *Conn) receivePong(payload []byte) {
 	now := time.Now()
 	c.pingMu.Lock()

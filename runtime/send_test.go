@@ -144,14 +144,16 @@ func TestSendCancelledWhileBlockedQueuesNothing(t *testing.T) {
 func TestSendValidatesItsArguments(t *testing.T) {
 	c, peer := dialRaw(t, nil)
 	ctx := testCtx(t)
-	if err := c.Send(ctx, ws.OpText, []byte("ok\xff")); !errors.Is(err, ws.ErrInvalidUTF8) {
+	// A caller's bad text is the caller's mistake, not a protocol error.
+	if err := c.Send(ctx, ws.OpText, []byte("ok\xff")); !errors.Is(err, ws.ErrInvalidUTF8) || !errors.Is(err, ws.ErrInvalidSend) || errors.Is(err, ws.ErrProtocol) {
 		t.Errorf("invalid UTF-8 text: %v", err)
 	}
 	if err := c.SendText(ctx, "h\xc3"); !errors.Is(err, ws.ErrInvalidUTF8) {
 		t.Errorf("truncated UTF-8 text: %v", err)
 	}
 	for _, op := range []ws.Opcode{ws.OpContinuation, ws.OpClose, ws.OpPing, ws.OpPong, 3} {
-		if err := c.Send(ctx, op, nil); !errors.Is(err, ws.ErrProtocol) {
+		var se *ws.SendError
+		if err := c.Send(ctx, op, nil); !errors.Is(err, ws.ErrInvalidSend) || !errors.As(err, &se) || errors.Is(err, ws.ErrProtocol) {
 			t.Errorf("Send(%v) = %v", op, err)
 		}
 	}

@@ -1,9 +1,6 @@
 package runtime
 
 import (
-	"context"
-	"errors"
-	"iter"
 	"net"
 	"slices"
 
@@ -17,7 +14,7 @@ import (
 // When a sender (Send, Broadcast, Ping, Close, or the reader answering a
 // ping or a close) queues a frame and finds nothing else queued and the
 // token free, it takes the token and writes the frame itself, without
-// blocking (rawIO.tryWrite: one write system call on the non-blocking
+// blocking (rawio.IO.TryWrite: one write system call on the non-blocking
 // socket). What the socket does not take (EAGAIN, or a partial write) is
 // put back at the head of the queue and the writer goroutine is woken to
 // finish it with ordinary blocking writes. So:
@@ -29,7 +26,7 @@ import (
 //     queue is empty, so it cannot overtake a queued one;
 //   - the writer goroutine is woken only when the socket is slow (or the
 //     connection is not a TCP or Unix socket: TLS keeps the queue-and-wake
-//     path, see newRawIO).
+//     path, see rawio.New).
 //
 // The writer goroutine (writeLoop) runs for the whole connection and
 // sleeps while there is nothing it must write. Woken, it takes everything
@@ -38,7 +35,7 @@ import (
 // sleeps again once the queue is empty. On connections without
 // non-blocking writes (TLS...) every frame goes through it.
 //
-// This departs from "only the writer writes" of DESIGN.md in the one way
+// This departs from "only the writer goroutine writes" in the one way
 // that pays: a frame the socket takes at once is written by its sender,
 // which saves waking the writer (two goroutine switches) per message. The
 // rule that matters, one writer at a time and frames whole and in order,
@@ -104,7 +101,7 @@ func (c *Conn) kickLocked() {
 	c.queued -= len(f.b)
 	c.writing = true
 	c.mu.Unlock()
-	n, err := c.rio.tryWrite(f.b)
+	n, err := c.rio.TryWrite(f.b)
 	c.mu.Lock()
 	c.wroteLocked(f, n, err)
 }
@@ -134,29 +131,30 @@ func (c *Conn) wroteLocked(f outFrame, n int, err error) {
 	}
 }
 
-// writeDirectLocked is kickLocked for a whole message on a server
-// connection without extensions, whose frame is a header followed by the
-// payload as it is: it writes both with one writev, without copying the
-// payload into a frame buffer. Only what the socket does not take is
-// copied (into a pooled buffer, queued for the writer). It reports false
-// when this does not apply; the caller then frames and queues as usual.
-// The protocol still checks that the message may be sent: AppendData of
-// an empty payload, whose frame is discarded.
-func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, noCompress bool) (bool, error) {
-	if c.rio == nil || c.side != ws.Server || len(c.exts) != 0 || c.writing || c.werr != nil ||
-		len(c.ctrlQ)+len(c.dataQ) != 0 {
+// writeDirectLocked is kickLocked for a whole message whose frame is a
+// header followed by the payload as it is (ws.Protocol.AppendDataHeader
+// says when: a server connection without extensions): it writes both with
+// one writev, without copying the payload into a frame buffer. Only what
+// the socket does not take is copied (into a pooled buffer, queued for
+// the writer). It reports false when this does not apply; the caller then
+// frames and queues as usual.
+func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, flags ws.SendFlags) (bool, error) {
+	if c.rio == nil || c.writing || c.werr != nil || len(c.ctrlQ)+len(c.dataQ) != 0 {
 		return false, nil
 	}
 	if c.proto.State() != ws.StateOpen {
 		return true, c.closingErrLocked()
 	}
-	if _, err := c.proto.AppendData(c.rio.hdr[:0], typ, true, nil, noCompress); err != nil {
+	hdr, raw, err := c.proto.AppendDataHeader(c.rio.HeaderBuf(), typ, true, data, flags)
+	if err != nil {
 		return true, err
 	}
-	hdr := ws.AppendHeader(c.rio.hdr[:0], ws.Header{Fin: true, Opcode: typ, Length: int64(len(data))})
+	if !raw {
+		return false, nil
+	}
 	c.writing = true
 	c.mu.Unlock()
-	n, err := c.rio.tryWritev(hdr, data)
+	n, err := c.rio.TryWritev(hdr, data)
 	c.mu.Lock()
 	var f outFrame
 	if err == nil && n < len(hdr)+len(data) {
@@ -304,286 +302,26 @@ func (c *Conn) closeWrite() {
 	_ = c.nc.Close()
 }
 
-// acquire takes the right to send a message. The semaphore is made on
-// first use: whole messages usually do not need it (see sendWhole).
-func (c *Conn) acquire(ctx context.Context) error {
-	c.mu.Lock()
-	if c.sendSem == nil {
-		c.sendSem = make(chan struct{}, 1)
+// takeOutputLocked moves the protocol's own frames to a write queue: pongs
+// jump ahead of data; close frames keep their place after queued data.
+// The caller then calls kickLocked.
+func (c *Conn) takeOutputLocked(ctrl bool) {
+	if c.proto.HasOutput() {
+		b := getBuf()
+		*b = c.proto.TakeOutput(*b)
+		c.pushLocked(outFrame{b: *b, buf: b}, ctrl)
 	}
-	sem := c.sendSem
-	c.mu.Unlock()
+}
+
+// wakeWriter gets the writer goroutine to write the queue (a wake-up
+// already pending is enough: the writer looks at the whole queue). c.mu is
+// held.
+func (c *Conn) wakeWriter() {
+	if c.ended {
+		return
+	}
 	select {
-	case sem <- struct{}{}:
-		return nil
+	case c.wake <- struct{}{}:
 	default:
 	}
-	select {
-	case sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.done:
-		return c.closeErr()
-	}
-}
-
-func (c *Conn) release() { <-c.sendSem }
-
-// queueFrame waits for room in the write queue (backpressure), then frames
-// one data frame and queues it. Cancelling ctx while waiting queues nothing.
-func (c *Conn) queueFrame(ctx context.Context, op ws.Opcode, fin bool, payload []byte, noCompress bool) error {
-	if err := ctx.Err(); err != nil {
-		return err // ended before the call: queue nothing
-	}
-	c.mu.Lock()
-	for c.queued > c.opts.WriteLimit && c.opts.WriteLimit > 0 {
-		if c.proto.State() != ws.StateOpen {
-			break
-		}
-		if c.spaceCh == nil {
-			c.spaceCh = make(chan struct{})
-		}
-		ch := c.spaceCh
-		c.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-c.done:
-			return c.closeErr()
-		}
-		c.mu.Lock()
-	}
-	err := c.appendFrameLocked(op, fin, payload, noCompress)
-	c.mu.Unlock()
-	return err
-}
-
-// appendFrameLocked frames one data frame, queues it and kicks the queue.
-func (c *Conn) appendFrameLocked(op ws.Opcode, fin bool, payload []byte, noCompress bool) error {
-	if c.proto.State() != ws.StateOpen {
-		return c.closingErrLocked()
-	}
-	b, err := c.frameLocked(op, fin, payload, noCompress)
-	if err != nil {
-		return err
-	}
-	c.pushLocked(outFrame{b: *b, buf: b}, false)
-	c.kickLocked()
-	return nil
-}
-
-// frameLocked frames one data frame with c's protocol into a pooled
-// buffer.
-func (c *Conn) frameLocked(op ws.Opcode, fin bool, payload []byte, noCompress bool) (*[]byte, error) {
-	b := getBuf()
-	var err error
-	if *b, err = c.proto.AppendData(*b, op, fin, payload, noCompress); err != nil {
-		putBuf(b)
-		return nil, err
-	}
-	return b, nil
-}
-
-// SendOptions adjust one Send.
-type SendOptions struct {
-	// NoCompress sends this message uncompressed even when compression
-	// was negotiated (e.g. data that is already compressed).
-	NoCompress bool
-}
-
-// ErrInvalidUTF8 is returned when a text message to send is not valid UTF-8.
-// Nothing is sent. It matches ws.ErrInvalidUTF8.
-var ErrInvalidUTF8 = &ws.ProtocolError{Code: ws.CloseInvalidPayload, Msg: "text message is not valid UTF-8"}
-
-// Send sends one message of type typ (ws.OpText or ws.OpBinary). It returns
-// once the message is written to the socket or queued for the writer,
-// waiting only while more than Options.WriteLimit bytes are queued (it
-// never waits for the socket itself). If ctx ends first, nothing is sent.
-// Text must be valid UTF-8. The caller may reuse data when Send returns.
-// To echo or forward a received message, SendMessage saves validating its
-// text again.
-func (c *Conn) Send(ctx context.Context, typ ws.Opcode, data []byte) error {
-	return c.SendWith(ctx, typ, data, SendOptions{})
-}
-
-// SendText sends a text message.
-func (c *Conn) SendText(ctx context.Context, text string) error {
-	return c.SendWith(ctx, ws.OpText, []byte(text), SendOptions{})
-}
-
-// SendBinary sends a binary message.
-func (c *Conn) SendBinary(ctx context.Context, data []byte) error {
-	return c.SendWith(ctx, ws.OpBinary, data, SendOptions{})
-}
-
-// SendWith is Send with options.
-func (c *Conn) SendWith(ctx context.Context, typ ws.Opcode, data []byte, o SendOptions) error {
-	if err := checkType(typ); err != nil {
-		return err
-	}
-	if typ == ws.OpText && !validUTF8(data) {
-		return ErrInvalidUTF8
-	}
-	return c.sendWhole(ctx, typ, data, o.NoCompress)
-}
-
-// SendMessage sends the type and data of m as one message, like Send. It
-// is the way to echo or forward a received message: a whole text message
-// (First and Fin both set) that tether received was validated as UTF-8
-// on receipt, and SendMessage does not validate it again. This holds only
-// while m.Data is unchanged: after changing it, use Send. Other messages
-// (built by the application, or streaming pieces) are validated as Send
-// does. The caller may Release m when SendMessage returns.
-func (c *Conn) SendMessage(ctx context.Context, m Message) error {
-	if err := checkType(m.Type); err != nil {
-		return err
-	}
-	if m.Type == ws.OpText && !m.valid && !validUTF8(m.Data) {
-		return ErrInvalidUTF8
-	}
-	return c.sendWhole(ctx, m.Type, m.Data, false)
-}
-
-// sendWhole sends one whole, validated message.
-//
-// Fast path: when no other send holds the send semaphore (no fragmented
-// message under way, nobody waiting for room) and the queue is below
-// WriteLimit, the frame is queued (and usually written, see kickLocked)
-// in one critical section of c.mu, without taking the semaphore: under
-// c.mu the frame is whole and ordered with every other frame, which is
-// all the semaphore guarantees to a one-frame message. A send that takes
-// the semaphore later queues its frames after this one.
-func (c *Conn) sendWhole(ctx context.Context, typ ws.Opcode, data []byte, noCompress bool) error {
-	if err := ctx.Err(); err != nil {
-		return err // ended before the call: queue nothing
-	}
-	c.mu.Lock()
-	if len(c.sendSem) == 0 && (c.queued <= c.opts.WriteLimit || c.opts.WriteLimit <= 0) {
-		done, err := c.writeDirectLocked(typ, data, noCompress)
-		if !done {
-			err = c.appendFrameLocked(typ, true, data, noCompress)
-		}
-		c.mu.Unlock()
-		return err
-	}
-	c.mu.Unlock()
-	if err := c.acquire(ctx); err != nil {
-		return err
-	}
-	defer c.release()
-	return c.queueFrame(ctx, typ, true, data, noCompress)
-}
-
-func checkType(typ ws.Opcode) error {
-	if typ != ws.OpText && typ != ws.OpBinary {
-		return &ws.ProtocolError{Code: ws.CloseProtocolError, Msg: "message type must be text or binary, not " + typ.String()}
-	}
-	return nil
-}
-
-// errFragment is the close reason when a fragmented send cannot finish.
-const errFragment = "error in fragmented message"
-
-// SendFragments sends one message made of the fragments that seq yields,
-// one frame each, then an empty final frame. Other sends wait until it
-// ends. An empty sequence sends nothing. If ctx ends before the first
-// fragment, nothing is sent; if it ends in the middle, the message cannot
-// be finished and the connection fails with 1011 "error in fragmented
-// message".
-func (c *Conn) SendFragments(ctx context.Context, typ ws.Opcode, seq iter.Seq[[]byte]) error {
-	if err := checkType(typ); err != nil {
-		return err
-	}
-	if err := c.acquire(ctx); err != nil {
-		return err
-	}
-	defer c.release()
-	op := typ
-	var v ws.UTF8Validator
-	for frag := range seq {
-		if typ == ws.OpText && !v.Write(frag) {
-			return c.abandonFragments(op, ErrInvalidUTF8)
-		}
-		if err := c.queueFrame(ctx, op, false, frag, false); err != nil {
-			return c.abandonFragments(op, err)
-		}
-		op = ws.OpContinuation
-	}
-	if op == typ {
-		return nil // nothing was sent
-	}
-	if typ == ws.OpText && !v.Complete() {
-		return c.abandonFragments(op, ErrInvalidUTF8)
-	}
-	return c.queueFrame(context.WithoutCancel(ctx), ws.OpContinuation, true, nil, false)
-}
-
-// abandonFragments fails the connection when a started fragmented message
-// cannot be finished.
-func (c *Conn) abandonFragments(op ws.Opcode, err error) error {
-	if op != ws.OpContinuation || errors.Is(err, ws.ErrClosed) {
-		return err
-	}
-	c.fail(ws.CloseInternalError, errFragment)
-	return err
-}
-
-// MessageWriter sends one fragmented message: each Write sends one frame
-// and Close sends the final frame. Other sends wait until Close.
-type MessageWriter struct {
-	c      *Conn
-	ctx    context.Context
-	op     ws.Opcode
-	typ    ws.Opcode
-	v      ws.UTF8Validator
-	noComp bool
-	closed bool
-}
-
-// NewMessageWriter starts a fragmented message of type typ. ctx bounds
-// every Write; after it ends, Write fails but Close still ends the message.
-func (c *Conn) NewMessageWriter(ctx context.Context, typ ws.Opcode, o SendOptions) (*MessageWriter, error) {
-	if err := checkType(typ); err != nil {
-		return nil, err
-	}
-	if err := c.acquire(ctx); err != nil {
-		return nil, err
-	}
-	return &MessageWriter{c: c, ctx: ctx, op: typ, typ: typ, noComp: o.NoCompress}, nil
-}
-
-// Write sends p as one frame of the message.
-func (w *MessageWriter) Write(p []byte) (int, error) {
-	if w.closed {
-		return 0, errors.New("ws: write to a closed message writer")
-	}
-	if w.typ == ws.OpText && !w.v.Write(p) {
-		return 0, ErrInvalidUTF8
-	}
-	if err := w.c.queueFrame(w.ctx, w.op, false, p, w.noComp); err != nil {
-		return 0, err
-	}
-	w.op = ws.OpContinuation
-	return len(p), nil
-}
-
-// Close sends the final frame of the message and lets other sends go on.
-// A text message must end on a complete UTF-8 sequence.
-func (w *MessageWriter) Close() error {
-	if w.closed {
-		return nil
-	}
-	w.closed = true
-	defer w.c.release()
-	if w.typ == ws.OpText && !w.v.Complete() {
-		// Fails the connection only if a frame was sent.
-		return w.c.abandonFragments(w.op, ErrInvalidUTF8)
-	}
-	err := w.c.queueFrame(context.WithoutCancel(w.ctx), w.op, true, nil, w.noComp)
-	if err != nil && w.op == ws.OpContinuation {
-		return w.c.abandonFragments(w.op, err)
-	}
-	return err
 }

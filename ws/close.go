@@ -107,22 +107,23 @@ func (f CloseFrame) String() string {
 
 // Check reports whether the frame may be sent: a code valid on the wire (or
 // 1005, which sends an empty payload and must have no reason), a reason of at
-// most 123 bytes of valid UTF-8.
+// most 123 bytes of valid UTF-8. The error is a *SendError (matching
+// ErrInvalidUTF8 too for a reason that is not UTF-8).
 func (f CloseFrame) Check() error {
 	if f.Code == CloseNoStatus {
 		if f.Reason != "" {
-			return &ProtocolError{Code: CloseProtocolError, Msg: "close reason without a close code"}
+			return sendError("close reason without a close code")
 		}
 		return nil
 	}
 	if !f.Code.ValidOnWire() {
-		return &ProtocolError{Code: CloseProtocolError, Msg: "invalid status code " + itoa(int64(f.Code))}
+		return sendError("invalid status code " + itoa(int64(f.Code)))
 	}
 	if len(f.Reason) > MaxCloseReason {
-		return &ProtocolError{Code: CloseProtocolError, Msg: "control frame too long"}
+		return sendError("close reason too long")
 	}
 	if !utf8.ValidString(f.Reason) {
-		return &ProtocolError{Code: CloseInvalidPayload, Msg: "close reason is not valid UTF-8"}
+		return &SendError{Msg: "close reason is not valid UTF-8", Err: ErrInvalidUTF8}
 	}
 	return nil
 }

@@ -150,31 +150,31 @@ func TestCloseFrameCheckAndAppendClosePayload(t *testing.T) {
 	r123 := strings.Repeat("x", 123)
 	r124 := strings.Repeat("x", 124)
 	tests := []struct {
-		name    string
-		f       CloseFrame
-		want    []byte
-		errCode CloseCode
+		name  string
+		f     CloseFrame
+		want  []byte
+		errIs error // nil: accepted
 	}{
-		{"1000 without reason", CloseFrame{Code: 1000}, []byte{0x03, 0xe8}, 0},
-		{"1001 with reason", CloseFrame{Code: 1001, Reason: "bye"}, []byte("\x03\xe9bye"), 0},
-		{"1005 sends empty payload", CloseFrame{Code: CloseNoStatus}, []byte{}, 0},
-		{"1005 with reason refused", CloseFrame{Code: CloseNoStatus, Reason: "x"}, nil, CloseProtocolError},
-		{"1006 refused", CloseFrame{Code: CloseAbnormal}, nil, CloseProtocolError},
-		{"1015 refused", CloseFrame{Code: CloseTLSHandshakeFailure}, nil, CloseProtocolError},
-		{"1004 refused", CloseFrame{Code: 1004}, nil, CloseProtocolError},
-		{"0 refused", CloseFrame{Code: 0}, nil, CloseProtocolError},
-		{"5000 refused", CloseFrame{Code: 5000}, nil, CloseProtocolError},
-		{"123-byte reason", CloseFrame{Code: 1000, Reason: r123}, append([]byte{0x03, 0xe8}, r123...), 0},
-		{"124-byte reason refused", CloseFrame{Code: 1000, Reason: r124}, nil, CloseProtocolError},
-		{"invalid utf-8 reason refused", CloseFrame{Code: 1000, Reason: "\xff"}, nil, CloseInvalidPayload},
-		{"4999 private", CloseFrame{Code: 4999, Reason: "é"}, []byte("\x13\x87é"), 0},
+		{"1000 without reason", CloseFrame{Code: 1000}, []byte{0x03, 0xe8}, nil},
+		{"1001 with reason", CloseFrame{Code: 1001, Reason: "bye"}, []byte("\x03\xe9bye"), nil},
+		{"1005 sends empty payload", CloseFrame{Code: CloseNoStatus}, []byte{}, nil},
+		{"1005 with reason refused", CloseFrame{Code: CloseNoStatus, Reason: "x"}, nil, ErrInvalidSend},
+		{"1006 refused", CloseFrame{Code: CloseAbnormal}, nil, ErrInvalidSend},
+		{"1015 refused", CloseFrame{Code: CloseTLSHandshakeFailure}, nil, ErrInvalidSend},
+		{"1004 refused", CloseFrame{Code: 1004}, nil, ErrInvalidSend},
+		{"0 refused", CloseFrame{Code: 0}, nil, ErrInvalidSend},
+		{"5000 refused", CloseFrame{Code: 5000}, nil, ErrInvalidSend},
+		{"123-byte reason", CloseFrame{Code: 1000, Reason: r123}, append([]byte{0x03, 0xe8}, r123...), nil},
+		{"124-byte reason refused", CloseFrame{Code: 1000, Reason: r124}, nil, ErrInvalidSend},
+		{"invalid utf-8 reason refused", CloseFrame{Code: 1000, Reason: "\xff"}, nil, ErrInvalidUTF8},
+		{"4999 private", CloseFrame{Code: 4999, Reason: "é"}, []byte("\x13\x87é"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.f.Check()
 			dst := []byte("keep")
 			got, aerr := AppendClosePayload(dst, tt.f)
-			if tt.errCode == 0 {
+			if tt.errIs == nil {
 				if err != nil || aerr != nil {
 					t.Fatalf("Check = %v, Append = %v", err, aerr)
 				}
@@ -186,9 +186,10 @@ func TestCloseFrameCheckAndAppendClosePayload(t *testing.T) {
 				}
 				return
 			}
-			var pe *ProtocolError
-			if !errors.As(err, &pe) || pe.Code != tt.errCode {
-				t.Fatalf("Check = %v, want code %d", err, tt.errCode)
+			// The caller's mistake: a *SendError, not a protocol error.
+			var se *SendError
+			if !errors.As(err, &se) || !errors.Is(err, ErrInvalidSend) || !errors.Is(err, tt.errIs) || errors.Is(err, ErrProtocol) {
+				t.Fatalf("Check = %v, want a *SendError matching %v", err, tt.errIs)
 			}
 			if aerr == nil || !bytes.Equal(got, dst) {
 				t.Fatalf("AppendClosePayload = %q, %v; want dst unchanged and an error", got, aerr)

@@ -14,7 +14,8 @@
 //   - CloseCode, ParseClosePayload and AppendClosePayload: close frames.
 //   - UTF8Validator: an incremental validator that fails at the first bad byte.
 //   - ParseRequest, ParseResponse, ReadResponseBody: a strict HTTP/1.1 reader
-//     with the security limits of Limits.
+//     with the security limits of Limits; HeadReader reads a head as its
+//     bytes arrive, in time linear in its size however they are chopped.
 //   - ClientHandshake and ServerHandshake: the opening handshake over net/http
 //     types, including Origin checks, subprotocols and extensions.
 //   - Extension and its factories: the hook that permessage-deflate (package
@@ -24,6 +25,15 @@
 //     bytes, and records how the connection ended. It parses in place (Feed
 //     and Next); for the rest of a large plain data frame, PayloadRemaining
 //     and FeedPayload let the caller read into its own message buffer.
+//   - The send-side rules: the Append methods refuse what may not be sent
+//     (another opcode, fragments out of order, text that is not UTF-8,
+//     across fragments too, an oversized control payload, a bad close
+//     code) with a *SendError, the caller's mistake; CheckMessage checks a
+//     whole message once for many connections, and SendValidUTF8 skips
+//     validating text that was validated already (an echo).
+//     AppendDataHeader frames only the header when the payload goes on the
+//     wire as it is, and AbandonMessage decides what a message given up
+//     half-way costs.
 //   - SharedEncoder: extensions whose encoding of a message several
 //     connections can share (a broadcast encodes once).
 package ws

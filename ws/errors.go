@@ -49,13 +49,49 @@ var (
 	ErrProtocol = errors.New("ws: protocol error")
 	// ErrMessageTooBig matches a *ProtocolError with code 1009.
 	ErrMessageTooBig = errors.New("ws: message too big")
-	// ErrInvalidUTF8 matches a *ProtocolError with code 1007.
+	// ErrInvalidUTF8 matches a *ProtocolError with code 1007 (the peer
+	// sent invalid text) and a *SendError about text to send (the
+	// caller's).
 	ErrInvalidUTF8 = errors.New("ws: invalid UTF-8")
+
+	// ErrInvalidSend matches every *SendError: a request to send that
+	// the protocol refuses.
+	ErrInvalidSend = errors.New("ws: invalid send")
 )
 
-// ProtocolError is a violation of the protocol, by the peer (received frames)
-// or by the caller (an oversized control frame, a bad close code). Code is
-// the close code the connection fails with.
+// ErrInvalidText is the *SendError of every send call given text that is
+// not valid UTF-8 (a text message, or the fragments of one so far). It
+// matches ErrInvalidSend and ErrInvalidUTF8.
+var ErrInvalidText = &SendError{Msg: "text message is not valid UTF-8", Err: ErrInvalidUTF8}
+
+// SendError is a request to send that the protocol refuses because of the
+// request itself: a data frame with another opcode than text, binary or
+// continuation, fragments out of order, text that is not valid UTF-8, a
+// control payload over 125 bytes, a close code or reason that cannot be
+// sent. It is the caller's mistake, not the peer's: nothing is appended,
+// the protocol's state is unchanged and the connection goes on. It
+// matches ErrInvalidSend; Err, when set, is a more specific sentinel
+// (ErrInvalidUTF8).
+type SendError struct {
+	Msg string
+	Err error
+}
+
+func (e *SendError) Error() string { return "ws: " + e.Msg }
+
+// Unwrap returns Err.
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Is matches ErrInvalidSend.
+func (e *SendError) Is(target error) bool { return target == ErrInvalidSend }
+
+// sendError returns a *SendError with this message.
+func sendError(msg string) error { return &SendError{Msg: msg} }
+
+// ProtocolError is a violation of the protocol by the peer (the frames it
+// sent), or a failure of the connection recorded by Fail. Code is the
+// close code the connection fails with. A caller's invalid request to
+// send is a *SendError instead.
 type ProtocolError struct {
 	Code CloseCode
 	Msg  string

@@ -1,7 +1,6 @@
 package ws
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +45,8 @@ func (l Limits) withDefaults() Limits {
 }
 
 // MaxHeadSize returns the largest request or response head the limits allow;
-// a reader never needs to buffer more than this.
+// a reader never needs to buffer more than this, and HeadReader refuses a
+// head that grows past it (431).
 func (l Limits) MaxHeadSize() int {
 	l = l.withDefaults()
 	return l.MaxLineLength * (l.MaxHeaders + 2)
@@ -58,106 +58,6 @@ func limitError(status int, msg string) error {
 
 func invalidMessage(what string, cause string) error {
 	return &HandshakeError{Status: http.StatusBadRequest, Msg: "did not receive a valid HTTP " + what + ": " + cause, Err: ErrInvalidMessage}
-}
-
-// head is a parsed request or response head.
-type head struct {
-	first  string // request or status line
-	header http.Header
-	n      int // bytes consumed, final CRLF included
-}
-
-// parseHead splits b into the first line and headers. An over-long first
-// line fails with a security limit error of status firstStatus and message
-// firstMsg. It checks the whole head before
-// building anything, so that an incomplete head (ErrNeedMore), which a
-// reader re-parses after every read, costs no allocation.
-func parseHead(b []byte, lim Limits, what string, firstStatus int, firstMsg string) (head, error) {
-	lim = lim.withDefaults()
-	if err := scanHead(b, lim, what, nil); err != nil {
-		if err == errFirstLineTooLong {
-			err = limitError(firstStatus, firstMsg)
-		}
-		return head{}, err
-	}
-	var h head
-	_ = scanHead(b, lim, what, &h)
-	return h, nil
-}
-
-// errFirstLineTooLong is scanHead's signal for an over-long first line.
-var errFirstLineTooLong = errors.New("first line too long")
-
-// scanHead checks the head at the start of b and, when h is not nil, fills
-// it in.
-func scanHead(b []byte, lim Limits, what string, h *head) error {
-	pos := 0
-	lines := 0
-	for {
-		rest := b[pos:]
-		i := bytes.IndexByte(rest, '\n')
-		if i < 0 {
-			if len(rest) >= lim.MaxLineLength {
-				if lines == 0 {
-					return errFirstLineTooLong
-				}
-				return limitError(http.StatusRequestHeaderFieldsTooLarge, "header line too long")
-			}
-			return ErrNeedMore
-		}
-		if i+1 > lim.MaxLineLength {
-			if lines == 0 {
-				return errFirstLineTooLong
-			}
-			return limitError(http.StatusRequestHeaderFieldsTooLarge, "header line too long")
-		}
-		if i == 0 || rest[i-1] != '\r' {
-			return invalidMessage(what, "line without CRLF")
-		}
-		line := rest[:i-1]
-		pos += i + 1
-		if lines == 0 {
-			if h != nil {
-				h.first = string(line)
-				h.header = make(http.Header)
-			}
-			lines++
-			continue
-		}
-		if len(line) == 0 {
-			if h != nil {
-				h.n = pos
-			}
-			return nil
-		}
-		if lines > lim.MaxHeaders {
-			return limitError(http.StatusRequestHeaderFieldsTooLarge, "too many HTTP headers")
-		}
-		lines++
-		if line[0] == ' ' || line[0] == '\t' {
-			return invalidMessage(what, "obsolete line folding")
-		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			return invalidMessage(what, "invalid HTTP header line "+quoteForError(string(line)))
-		}
-		name := line[:colon]
-		for _, c := range name {
-			if !isTokenChar(c) {
-				return invalidMessage(what, "invalid HTTP header name "+quoteForError(string(name)))
-			}
-		}
-		value := bytes.Trim(line[colon+1:], " \t")
-		for _, c := range value {
-			if c < 0x20 && c != '\t' || c == 0x7f {
-				return invalidMessage(what, "invalid HTTP header value "+quoteForError(string(value)))
-			}
-		}
-		if h != nil {
-			key := http.CanonicalHeaderKey(string(name))
-			h.header[key] = append(h.header[key], string(value))
-		}
-	}
 }
 
 func isASCIIPrintable(s string) bool {
@@ -174,36 +74,51 @@ func isASCIIPrintable(s string) bool {
 // part it holds already breaks a limit. It returns the request and the
 // number of bytes its head took. Errors are *HandshakeError with the status
 // to answer: 414 for a long request line, 431 for a long header line or too
-// many headers, 400 for anything malformed, including a request body.
+// many headers, 400 for anything malformed, including a request body. To
+// read a head as it arrives, HeadReader spares scanning it again after
+// every read.
 func ParseRequest(b []byte, lim Limits) (*http.Request, int, error) {
-	h, err := parseHead(b, lim, "request", http.StatusRequestURITooLong, "request line too long")
+	s := newHeadScanner(lim, true)
+	if done, err := s.scan(b); !done {
+		if err == nil {
+			err = ErrNeedMore
+		}
+		return nil, 0, err
+	}
+	req, err := newRequest(splitHead(b[:s.end]))
 	if err != nil {
 		return nil, 0, err
 	}
+	return req, s.end, nil
+}
+
+// newRequest checks the request line and headers of h and builds the
+// request.
+func newRequest(h head) (*http.Request, error) {
 	method, rest, ok1 := strings.Cut(h.first, " ")
 	target, proto, ok2 := strings.Cut(rest, " ")
 	if !ok1 || !ok2 || !IsToken(method) || !isASCIIPrintable(target) {
-		return nil, 0, invalidMessage("request", "invalid request line "+quoteForError(h.first))
+		return nil, invalidMessage("request", "invalid request line "+quoteForError(h.first))
 	}
 	major, minor, ok := http.ParseHTTPVersion(proto)
 	if !ok || major != 1 {
-		return nil, 0, invalidMessage("request", "unsupported protocol "+quoteForError(proto))
+		return nil, invalidMessage("request", "unsupported protocol "+quoteForError(proto))
 	}
 	u, err := url.ParseRequestURI(target)
 	// RFC 6455 §4.1: a resource name or an absolute URI with a host; an
 	// opaque URI such as "a:b" is neither.
 	if err != nil || u.Opaque != "" {
-		return nil, 0, invalidMessage("request", "invalid request target "+quoteForError(target))
+		return nil, invalidMessage("request", "invalid request target "+quoteForError(target))
 	}
 	if cl := h.header.Values("Content-Length"); len(cl) > 0 && !(len(cl) == 1 && cl[0] == "0") {
-		return nil, 0, invalidMessage("request", "unsupported request body")
+		return nil, invalidMessage("request", "unsupported request body")
 	}
 	if len(h.header.Values("Transfer-Encoding")) > 0 {
-		return nil, 0, invalidMessage("request", "unsupported transfer encoding")
+		return nil, invalidMessage("request", "unsupported transfer encoding")
 	}
 	hosts := h.header.Values("Host")
 	if len(hosts) > 1 {
-		return nil, 0, invalidMessage("request", "more than one Host header")
+		return nil, invalidMessage("request", "more than one Host header")
 	}
 	req := &http.Request{
 		Method:     method,
@@ -219,33 +134,45 @@ func ParseRequest(b []byte, lim Limits) (*http.Request, int, error) {
 		req.Host = hosts[0]
 		delete(req.Header, "Host")
 	}
-	return req, h.n, nil
+	return req, nil
 }
 
 // ParseResponse parses the HTTP response head at the start of b, like
 // ParseRequest. The body is not read: see ReadResponseBody. allowHTTP10
 // accepts an HTTP/1.0 status line (proxies answer so).
 func ParseResponse(b []byte, lim Limits, allowHTTP10 bool) (*http.Response, int, error) {
-	h, err := parseHead(b, lim, "response", 0, "status line too long")
+	s := newHeadScanner(lim, false)
+	if done, err := s.scan(b); !done {
+		if err == nil {
+			err = ErrNeedMore
+		}
+		return nil, 0, err
+	}
+	resp, err := newResponse(splitHead(b[:s.end]), allowHTTP10)
 	if err != nil {
 		return nil, 0, err
 	}
+	return resp, s.end, nil
+}
+
+// newResponse checks the status line of h and builds the response.
+func newResponse(h head, allowHTTP10 bool) (*http.Response, error) {
 	proto, rest, ok := strings.Cut(h.first, " ")
 	codeStr, reason, _ := strings.Cut(rest, " ")
 	if !ok || proto != "HTTP/1.1" && !(allowHTTP10 && proto == "HTTP/1.0") {
-		return nil, 0, invalidMessage("response", "unsupported protocol in status line "+quoteForError(h.first))
+		return nil, invalidMessage("response", "unsupported protocol in status line "+quoteForError(h.first))
 	}
 	code, err := strconv.Atoi(codeStr)
 	if err != nil || len(codeStr) != 3 || code < 100 || code > 599 {
-		return nil, 0, invalidMessage("response", "invalid status code "+quoteForError(codeStr))
+		return nil, invalidMessage("response", "invalid status code "+quoteForError(codeStr))
 	}
 	for i := 0; i < len(reason); i++ {
 		if c := reason[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return nil, 0, invalidMessage("response", "invalid reason phrase "+quoteForError(reason))
+			return nil, invalidMessage("response", "invalid reason phrase "+quoteForError(reason))
 		}
 	}
 	major, minor, _ := http.ParseHTTPVersion(proto)
-	resp := &http.Response{
+	return &http.Response{
 		Status:        codeStr + " " + reason,
 		StatusCode:    code,
 		Proto:         proto,
@@ -254,8 +181,7 @@ func ParseResponse(b []byte, lim Limits, allowHTTP10 bool) (*http.Response, int,
 		Header:        h.header,
 		ContentLength: -1,
 		Body:          http.NoBody,
-	}
-	return resp, h.n, nil
+	}, nil
 }
 
 // ReadResponseBody reads the body of a response parsed by ParseResponse

@@ -32,7 +32,7 @@ const validResponse = "HTTP/1.1 101 Switching Protocols\r\n" +
 
 func TestParseRequestParsesAValidHead(t *testing.T) {
 	in := []byte(validRequest + "trailing frame bytes")
-	req, n, err := ParseRequest(in, Limits{})
+	req, n, err := parseRequestAll(t, in, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestParseRequestParsesAValidHead(t *testing.T) {
 
 func TestParseRequestNeedsMoreAtEveryTruncation(t *testing.T) {
 	for i := 0; i < len(validRequest); i++ {
-		_, n, err := ParseRequest([]byte(validRequest[:i]), Limits{})
+		_, n, err := parseRequestAll(t, []byte(validRequest[:i]), Limits{})
 		if !errors.Is(err, ErrNeedMore) || n != 0 {
 			t.Fatalf("prefix of %d bytes: n %d err %v", i, n, err)
 		}
@@ -73,7 +73,7 @@ func TestParseRequestNeedsMoreAtEveryTruncation(t *testing.T) {
 
 func TestParseResponseNeedsMoreAtEveryTruncation(t *testing.T) {
 	for i := 0; i < len(validResponse); i++ {
-		_, n, err := ParseResponse([]byte(validResponse[:i]), Limits{}, false)
+		_, n, err := parseResponseAll(t, []byte(validResponse[:i]), Limits{}, false)
 		if !errors.Is(err, ErrNeedMore) || n != 0 {
 			t.Fatalf("prefix of %d bytes: n %d err %v", i, n, err)
 		}
@@ -126,7 +126,7 @@ func TestParseRequestLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, n, err := ParseRequest([]byte(tt.in), tt.lim)
+			_, n, err := parseRequestAll(t, []byte(tt.in), tt.lim)
 			if tt.status == 0 {
 				if err != nil || n != len(tt.in) {
 					t.Fatalf("n %d err %v", n, err)
@@ -144,17 +144,17 @@ func TestParseRequestLimits(t *testing.T) {
 func TestParseRequestFailsAtOnceWhenAnIncompleteLineIsTooLong(t *testing.T) {
 	// No LF yet, but the line already cannot fit: no need to wait.
 	line := "GET /" + strings.Repeat("a", 8192)
-	_, _, err := ParseRequest([]byte(line), Limits{})
+	_, _, err := parseRequestAll(t, []byte(line), Limits{})
 	var he *HandshakeError
 	if !errors.As(err, &he) || he.Status != http.StatusRequestURITooLong {
 		t.Fatalf("err = %v", err)
 	}
 	// 8191 bytes without LF could still end with CRLF within 8192.
-	if _, _, err := ParseRequest([]byte("GET /"+strings.Repeat("a", 8186)), Limits{}); !errors.Is(err, ErrNeedMore) {
+	if _, _, err := parseRequestAll(t, []byte("GET /"+strings.Repeat("a", 8186)), Limits{}); !errors.Is(err, ErrNeedMore) {
 		t.Fatalf("8191 bytes: err = %v", err)
 	}
 	hdr := "GET / HTTP/1.1\r\nX: " + strings.Repeat("v", 8190)
-	if _, _, err := ParseRequest([]byte(hdr), Limits{}); !errors.As(err, &he) || he.Status != http.StatusRequestHeaderFieldsTooLarge {
+	if _, _, err := parseRequestAll(t, []byte(hdr), Limits{}); !errors.As(err, &he) || he.Status != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("header err = %v", err)
 	}
 }
@@ -210,7 +210,7 @@ func TestParseRequestRejectsMalformedRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, n, err := ParseRequest([]byte(tt.in), Limits{})
+			_, n, err := parseRequestAll(t, []byte(tt.in), Limits{})
 			var he *HandshakeError
 			if !errors.As(err, &he) || he.Status != http.StatusBadRequest || !errors.Is(err, ErrInvalidMessage) || n != 0 {
 				t.Fatalf("n %d err = %v", n, err)
@@ -223,22 +223,22 @@ func TestParseRequestRejectsMalformedRequests(t *testing.T) {
 }
 
 func TestParseRequestAcceptsZeroContentLengthAndHTTP10(t *testing.T) {
-	req, _, err := ParseRequest([]byte("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"), Limits{})
+	req, _, err := parseRequestAll(t, []byte("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"), Limits{})
 	if err != nil || req.Host != "h" {
 		t.Fatalf("Content-Length 0: %v", err)
 	}
 	// HTTP/1.0 parses; the handshake then refuses it with 505.
-	req, _, err = ParseRequest([]byte("GET / HTTP/1.0\r\nHost: h\r\n\r\n"), Limits{})
+	req, _, err = parseRequestAll(t, []byte("GET / HTTP/1.0\r\nHost: h\r\n\r\n"), Limits{})
 	if err != nil || req.ProtoMinor != 0 {
 		t.Fatalf("HTTP/1.0: %v", err)
 	}
 	// No Host header: parsed; the handshake refuses it.
-	req, _, err = ParseRequest([]byte("GET / HTTP/1.1\r\n\r\n"), Limits{})
+	req, _, err = parseRequestAll(t, []byte("GET / HTTP/1.1\r\n\r\n"), Limits{})
 	if err != nil || req.Host != "" {
 		t.Fatalf("no Host: %v", err)
 	}
 	// Header names are canonicalised; obs-text is allowed in values.
-	req, _, err = ParseRequest([]byte("GET / HTTP/1.1\r\nsec-websocket-key: k\r\nX: caf\xe9\r\n\r\n"), Limits{})
+	req, _, err = parseRequestAll(t, []byte("GET / HTTP/1.1\r\nsec-websocket-key: k\r\nX: caf\xe9\r\n\r\n"), Limits{})
 	if err != nil || req.Header.Get("Sec-WebSocket-Key") != "k" || req.Header.Get("X") != "caf\xe9" {
 		t.Fatalf("canonical keys: %v %v", err, req.Header)
 	}
@@ -260,7 +260,7 @@ func TestParseResponseParsesStatusLines(t *testing.T) {
 		{"HTTP/1.0 200 Connection established\r\n\r\n", true, 200, "200 Connection established"},
 	}
 	for _, tt := range tests {
-		resp, n, err := ParseResponse([]byte(tt.in+"rest"), Limits{}, tt.http10)
+		resp, n, err := parseResponseAll(t, []byte(tt.in+"rest"), Limits{}, tt.http10)
 		if err != nil || n != len(tt.in) {
 			t.Errorf("ParseResponse(%q) = n %d, %v", tt.in, n, err)
 			continue
@@ -294,7 +294,7 @@ func TestParseResponseRejectsMalformedResponses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := ParseResponse([]byte(tt.in), Limits{}, tt.http10)
+			_, _, err := parseResponseAll(t, []byte(tt.in), Limits{}, tt.http10)
 			if !errors.Is(err, ErrInvalidMessage) || !errors.Is(err, ErrInvalidHandshake) {
 				t.Fatalf("err = %v", err)
 			}
@@ -320,18 +320,18 @@ func TestParseResponseLimits(t *testing.T) {
 	}
 	ok := []string{statusLine(8192), withHeaders(128), "HTTP/1.1 101 OK\r\nX: " + strings.Repeat("v", 8192-len("X: \r\n")) + "\r\n\r\n"}
 	for _, in := range ok {
-		if _, _, err := ParseResponse([]byte(in), Limits{}, false); err != nil {
+		if _, _, err := parseResponseAll(t, []byte(in), Limits{}, false); err != nil {
 			t.Errorf("len %d: %v", len(in), err)
 		}
 	}
 	bad := []string{statusLine(8193), withHeaders(129), "HTTP/1.1 101 OK\r\nX: " + strings.Repeat("v", 8193-len("X: \r\n")) + "\r\n\r\n"}
 	for i, in := range bad {
-		_, _, err := ParseResponse([]byte(in), Limits{}, false)
+		_, _, err := parseResponseAll(t, []byte(in), Limits{}, false)
 		if !errors.Is(err, ErrSecurityLimit) {
 			t.Errorf("case %d: err = %v", i, err)
 		}
 	}
-	_, _, err := ParseResponse([]byte(statusLine(8193)), Limits{}, false)
+	_, _, err := parseResponseAll(t, []byte(statusLine(8193)), Limits{}, false)
 	if err == nil || err.Error() != "ws: status line too long" {
 		t.Fatalf("err = %v", err)
 	}
@@ -474,7 +474,7 @@ func TestAppendRequestWritesHandshakeHeadersFirst(t *testing.T) {
 		t.Fatal("AppendRequest changed the request's headers")
 	}
 	// It parses back.
-	back, n, err := ParseRequest(got[1:], Limits{})
+	back, n, err := parseRequestAll(t, got[1:], Limits{})
 	if err != nil || n != len(got)-1 || back.Host != "example.com:8080" || back.Header.Get("Alpha") != "a1" {
 		t.Fatalf("parse back: %v", err)
 	}
@@ -540,7 +540,7 @@ func TestAppendResponse(t *testing.T) {
 	if err != nil || !bytes.Contains(got, []byte("Content-Length: 0\r\n")) || h.Get("Content-Length") != "" {
 		t.Fatalf("empty body: %q, %v; caller's header changed: %v", got, err, h)
 	}
-	resp, n, err := ParseResponse(got, Limits{}, false)
+	resp, n, err := parseResponseAll(t, got, Limits{}, false)
 	if err != nil || n != len(got) || resp.StatusCode != 400 {
 		t.Fatalf("parse back: %v", err)
 	}
@@ -570,7 +570,7 @@ func TestParseHeadDoesNotAllocateWhileIncomplete(t *testing.T) {
 }
 
 func TestParseRequestAcceptsAbsoluteFormTarget(t *testing.T) {
-	req, _, err := ParseRequest([]byte("GET http://example.com/chat?x HTTP/1.1\r\nHost: example.com\r\n\r\n"), Limits{})
+	req, _, err := parseRequestAll(t, []byte("GET http://example.com/chat?x HTTP/1.1\r\nHost: example.com\r\n\r\n"), Limits{})
 	if err != nil || req.URL.Host != "example.com" || req.URL.RequestURI() != "/chat?x" {
 		t.Fatalf("%v %v", req, err)
 	}

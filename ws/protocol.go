@@ -140,8 +140,7 @@ type Protocol struct {
 	eofRcvd   bool
 
 	// Send side.
-	sendMsg   bool  // a fragmented message is being sent
-	sendNoCo  bool  // NoCompress of the message being sent
+	send      sendState
 	sendFrame Frame // the frame extensions encode
 	output    []byte
 	closeOut  bool // the transport should be closed once output is sent

@@ -63,11 +63,11 @@ func TestProtocolAppendDataRefusesBadSequences(t *testing.T) {
 		setup func(p *Protocol)
 		steps []step
 	}{
-		{"continuation without a message", nil, []step{{OpContinuation, true, ErrProtocol}}},
-		{"text during a fragmented message", nil, []step{{OpText, false, nil}, {OpText, true, ErrProtocol}, {OpContinuation, true, nil}}},
-		{"binary during a fragmented message", nil, []step{{OpBinary, false, nil}, {OpBinary, false, ErrProtocol}}},
-		{"continuation after the last fragment", nil, []step{{OpBinary, false, nil}, {OpContinuation, true, nil}, {OpContinuation, true, ErrProtocol}}},
-		{"control opcode", nil, []step{{OpPing, true, ErrProtocol}, {OpClose, true, ErrProtocol}, {3, true, ErrProtocol}}},
+		{"continuation without a message", nil, []step{{OpContinuation, true, ErrInvalidSend}}},
+		{"text during a fragmented message", nil, []step{{OpText, false, nil}, {OpText, true, ErrInvalidSend}, {OpContinuation, true, nil}}},
+		{"binary during a fragmented message", nil, []step{{OpBinary, false, nil}, {OpBinary, false, ErrInvalidSend}}},
+		{"continuation after the last fragment", nil, []step{{OpBinary, false, nil}, {OpContinuation, true, nil}, {OpContinuation, true, ErrInvalidSend}}},
+		{"control opcode", nil, []step{{OpPing, true, ErrInvalidSend}, {OpClose, true, ErrInvalidSend}, {3, true, ErrInvalidSend}}},
 		{"after close sent", func(p *Protocol) { _, _ = p.AppendClose(nil, 1000, "") }, []step{{OpText, true, ErrInvalidState}}},
 		{"continuation after close sent", func(p *Protocol) {
 			_, _ = p.AppendData(nil, OpText, false, nil, false)
@@ -112,7 +112,8 @@ func TestProtocolAppendPingPong(t *testing.T) {
 				}
 			}
 			out, err := app([]byte("dst"), make([]byte, 126))
-			if !errors.Is(err, ErrProtocol) || string(out) != "dst" || err.Error() != "ws: control frame too long" {
+			var se *SendError
+			if !errors.Is(err, ErrInvalidSend) || !errors.As(err, &se) || errors.Is(err, ErrProtocol) || string(out) != "dst" || err.Error() != "ws: control frame too long" {
 				t.Fatalf("126 bytes: %q %v", out, err)
 			}
 		}
@@ -148,21 +149,20 @@ func TestProtocolAppendClose(t *testing.T) {
 		reason  string
 		payload []byte
 		errIs   error
-		errCode CloseCode
 	}{
-		{"1000", 1000, "", []byte{0x03, 0xe8}, nil, 0},
-		{"1001 with reason", 1001, "bye", []byte("\x03\xe9bye"), nil, 0},
-		{"123-byte reason", 1000, strings.Repeat("r", 123), append([]byte{0x03, 0xe8}, strings.Repeat("r", 123)...), nil, 0},
-		{"1005 sends empty payload", CloseNoStatus, "", []byte{}, nil, 0},
-		{"4999", 4999, "", []byte{0x13, 0x87}, nil, 0},
-		{"124-byte reason", 1000, strings.Repeat("r", 124), nil, ErrProtocol, CloseProtocolError},
-		{"1005 with reason", CloseNoStatus, "x", nil, ErrProtocol, CloseProtocolError},
-		{"1006", CloseAbnormal, "", nil, ErrProtocol, CloseProtocolError},
-		{"1004", 1004, "", nil, ErrProtocol, CloseProtocolError},
-		{"1015", 1015, "", nil, ErrProtocol, CloseProtocolError},
-		{"999", 999, "", nil, ErrProtocol, CloseProtocolError},
-		{"5000", 5000, "", nil, ErrProtocol, CloseProtocolError},
-		{"invalid UTF-8 reason", 1000, "\xff", nil, ErrInvalidUTF8, CloseInvalidPayload},
+		{"1000", 1000, "", []byte{0x03, 0xe8}, nil},
+		{"1001 with reason", 1001, "bye", []byte("\x03\xe9bye"), nil},
+		{"123-byte reason", 1000, strings.Repeat("r", 123), append([]byte{0x03, 0xe8}, strings.Repeat("r", 123)...), nil},
+		{"1005 sends empty payload", CloseNoStatus, "", []byte{}, nil},
+		{"4999", 4999, "", []byte{0x13, 0x87}, nil},
+		{"124-byte reason", 1000, strings.Repeat("r", 124), nil, ErrInvalidSend},
+		{"1005 with reason", CloseNoStatus, "x", nil, ErrInvalidSend},
+		{"1006", CloseAbnormal, "", nil, ErrInvalidSend},
+		{"1004", 1004, "", nil, ErrInvalidSend},
+		{"1015", 1015, "", nil, ErrInvalidSend},
+		{"999", 999, "", nil, ErrInvalidSend},
+		{"5000", 5000, "", nil, ErrInvalidSend},
+		{"invalid UTF-8 reason", 1000, "\xff", nil, ErrInvalidUTF8},
 	}
 	for _, side := range sides {
 		for _, tt := range tests {
@@ -170,8 +170,8 @@ func TestProtocolAppendClose(t *testing.T) {
 				p := NewProtocol(side, Config{})
 				out, err := p.AppendClose([]byte("dst"), tt.code, tt.reason)
 				if tt.errIs != nil {
-					var pe *ProtocolError
-					if !errors.Is(err, tt.errIs) || !errors.As(err, &pe) || pe.Code != tt.errCode || string(out) != "dst" {
+					var se *SendError
+					if !errors.Is(err, tt.errIs) || !errors.As(err, &se) || errors.Is(err, ErrProtocol) || string(out) != "dst" {
 						t.Fatalf("out %q err %v", out, err)
 					}
 					if p.State() != StateOpen || p.CloseSent() != nil || p.HasOutput() {

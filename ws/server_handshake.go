@@ -34,8 +34,8 @@ type ServerHandshake struct {
 
 	// Hosts, HostPatterns and CheckHost form the Host check (DNS
 	// rebinding, virtual hosts), which is on when any is set; Python
-	// websockets has none (its known limitation #1246). See checkHost in
-	// host.go. A missing or disallowed Host gets 400.
+	// websockets has none (its known limitation #1246). A missing or
+	// disallowed Host gets 400.
 	Hosts        []string
 	HostPatterns []*regexp.Regexp
 	// CheckHost, if set, replaces the Host check. It returns nil to accept

@@ -5,6 +5,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tetherws/tether/runtime/internal/rawio"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -154,7 +156,7 @@ func TestSlowSocketCloseFrameAfterQueuedData(t *testing.T) {
 func TestIdleReadHoldsNoBuffer(t *testing.T) {
 	client, server := pair(t, &ServerOptions{Options: Options{PingInterval: -1}}, &DialOptions{Options: Options{PingInterval: -1}})
 	ctx := testCtx(t)
-	for _, size := range []int{10, 1 << 10, 3 * readBufSize} {
+	for _, size := range []int{10, 1 << 10, 3 * rawio.ReadBufSize} {
 		if err := client.SendBinary(ctx, seqPayload(size, size)); err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +170,7 @@ func TestIdleReadHoldsNoBuffer(t *testing.T) {
 		m.Release()
 		recv(t, client).Release()
 		for _, c := range []*Conn{client, server} {
-			eventually(t, "an idle reader without a read buffer", func() bool { return c.rio.held.Load() == 0 })
+			eventually(t, "an idle reader without a read buffer", func() bool { return c.rio.Held() == 0 })
 		}
 	}
 }
@@ -230,33 +232,59 @@ func TestKeepaliveInRealTimePingsAndMeasuresLatency(t *testing.T) {
 }
 
 // TestSendMessageSkipsValidationOfReceivedText: a received text message is
-// echoed as it is; text built by the application is validated.
+// echoed as it is, without validating it again (the proof: bytes changed
+// behind the message's back go out unchecked, which is why SendMessage
+// says m.Data must be unchanged); text built by the application is
+// validated. Both sides: the server writes header and payload directly,
+// the client frames into a buffer.
 func TestSendMessageSkipsValidationOfReceivedText(t *testing.T) {
-	c, peer := acceptRaw(t, &ServerOptions{Options: Options{PingInterval: -1}})
-	ctx := testCtx(t)
-	peer.send(true, ws.OpText, []byte("héllo"))
-	m := recv(t, c)
-	if !m.valid {
-		t.Fatal("a received text message is not marked valid")
+	for _, side := range []string{"server", "client"} {
+		t.Run(side, func(t *testing.T) {
+			o := Options{PingInterval: -1}
+			var c *Conn
+			var peer *rawPeer
+			if side == "server" {
+				c, peer = acceptRaw(t, &ServerOptions{Options: o})
+			} else {
+				c, peer = dialRaw(t, &DialOptions{Options: o})
+			}
+			ctx := testCtx(t)
+			peer.send(true, ws.OpText, []byte("héllo"))
+			m := recv(t, c)
+			if !m.valid {
+				t.Fatal("a received text message is not marked valid")
+			}
+			if err := c.SendMessage(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			if f := peer.expect(ws.OpText); string(f.Payload) != "héllo" {
+				t.Fatalf("echo %q", f.Payload)
+			}
+			m.Data[1] = 0xff // behind the message's back: not validated again
+			if err := c.SendMessage(ctx, m); err != nil {
+				t.Fatalf("SendMessage validated the received text again: %v", err)
+			}
+			if f := peer.expect(ws.OpText); string(f.Payload) != "h\xff\xa9llo" {
+				t.Fatalf("echo %q", f.Payload)
+			}
+			m.Release()
+			bad := Message{Type: ws.OpText, Data: []byte{0xff, 0xfe}, First: true, Fin: true}
+			if err := c.SendMessage(ctx, bad); err != ErrInvalidUTF8 {
+				t.Fatalf("SendMessage of invalid text: %v", err)
+			}
+			if err := c.SendMessage(ctx, Message{Type: ws.OpPing}); !errors.Is(err, ws.ErrInvalidSend) {
+				t.Fatalf("SendMessage of a ping: %v", err)
+			}
+			valid := Message{Type: ws.OpPing, valid: true} // a received message whose type was changed
+			if err := c.SendMessage(ctx, valid); !errors.Is(err, ws.ErrInvalidSend) {
+				t.Fatalf("SendMessage of a ping marked valid: %v", err)
+			}
+			if err := c.SendMessage(ctx, Message{Type: ws.OpBinary, Data: []byte{0xff}}); err != nil {
+				t.Fatal(err)
+			}
+			peer.expect(ws.OpBinary)
+		})
 	}
-	if err := c.SendMessage(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	m.Release()
-	if f := peer.expect(ws.OpText); string(f.Payload) != "héllo" {
-		t.Fatalf("echo %q", f.Payload)
-	}
-	bad := Message{Type: ws.OpText, Data: []byte{0xff, 0xfe}, First: true, Fin: true}
-	if err := c.SendMessage(ctx, bad); err != ErrInvalidUTF8 {
-		t.Fatalf("SendMessage of invalid text: %v", err)
-	}
-	if err := c.SendMessage(ctx, Message{Type: ws.OpPing}); err == nil {
-		t.Fatal("SendMessage of a ping: no error")
-	}
-	if err := c.SendMessage(ctx, Message{Type: ws.OpBinary, Data: []byte{0xff}}); err != nil {
-		t.Fatal(err)
-	}
-	peer.expect(ws.OpBinary)
 }
 
 // TestStreamingPiecesAreValidatedOnSend: a piece of a streamed text
