@@ -143,7 +143,7 @@ func scanHead(b []byte, lim Limits, what string, h *head) error {
 		}
 		name := line[:colon]
 		for _, c := range name {
-			if !isTokenChar(c) {
+			if !IsTokenChar(c) {
 				return invalidMessage(what, "invalid HTTP header name "+quoteForError(string(name)))
 			}
 		}
