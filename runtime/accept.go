@@ -37,13 +37,51 @@ type ServerOptions struct {
 	// change r (its headers). Returning a Response answers with it instead
 	// of upgrading (health checks, authentication). Returning an error
 	// answers 500 and logs it. A hook that authenticates the user calls
-	// SetUsername(ctx, name) for Conn.Username; BasicAuth, DigestAuth,
-	// Router and ChainProcessRequest provide such hooks.
+	// SetUsername(ctx, name) for Conn.Username. Router.ProcessRequest
+	// and the BasicAuth and DigestAuth of package auth are such hooks;
+	// ChainProcessRequest runs several.
 	ProcessRequest func(ctx context.Context, r *http.Request) (*Response, error)
 	// ProcessResponse runs on the response about to be sent, 101 or a
 	// rejection. It may change resp in place or return a replacement (nil
 	// keeps resp). An error answers 500 and logs it.
 	ProcessResponse func(ctx context.Context, r *http.Request, resp *Response) (*Response, error)
+}
+
+// ProcessRequestFunc is the type of ServerOptions.ProcessRequest.
+type ProcessRequestFunc = func(ctx context.Context, r *http.Request) (*Response, error)
+
+// ChainProcessRequest returns a ProcessRequest hook that runs hooks in
+// order and stops at the first that returns a response or an error, e.g.
+// routing, then authentication. nil hooks are skipped.
+func ChainProcessRequest(hooks ...ProcessRequestFunc) ProcessRequestFunc {
+	return func(ctx context.Context, r *http.Request) (*Response, error) {
+		for _, h := range hooks {
+			if h == nil {
+				continue
+			}
+			if resp, err := h(ctx, r); resp != nil || err != nil {
+				return resp, err
+			}
+		}
+		return nil, nil
+	}
+}
+
+type usernameKey struct{}
+
+// withUsernameSlot returns a context for ProcessRequest in which
+// SetUsername records a user name in *slot.
+func withUsernameSlot(ctx context.Context, slot *string) context.Context {
+	return context.WithValue(ctx, usernameKey{}, slot)
+}
+
+// SetUsername records the user name that a ProcessRequest hook has
+// authenticated; Conn.Username returns it. ctx is the one the hook got;
+// elsewhere SetUsername does nothing. The hooks of package auth call it.
+func SetUsername(ctx context.Context, username string) {
+	if slot, ok := ctx.Value(usernameKey{}).(*string); ok {
+		*slot = username
+	}
 }
 
 // handshakeResult is the outcome of the server side of a handshake.
