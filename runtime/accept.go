@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tetherws/tether/runtime/internal/h2stream"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -230,7 +231,7 @@ func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resol
 		return nil, &ws.HandshakeError{Status: res.resp.Status, Msg: fmt.Sprintf("connection rejected (%d %s)", res.resp.Status, http.StatusText(res.resp.Status)), Err: ws.ErrInvalidHandshake}
 	}
 	if isH2(r) {
-		return acceptH2(w, r, res, opts) // see h2conn.go
+		return acceptH2(w, r, res, opts)
 	}
 	hj, ok := w.(http.Hijacker)
 	if !ok {
@@ -307,4 +308,62 @@ func lingerClose(nc net.Conn, timeout time.Duration) {
 		}
 	}
 	_ = nc.Close()
+}
+
+// WebSockets over HTTP/2 (RFC 8441), server side. net/http's HTTP/2
+// server hands an extended CONNECT request to the handler like any other
+// request; Accept answers it with 200 and runs the connection on the
+// stream: the request body is what the client sends, the response body
+// what the server sends. The stream lives as long as the handler does, so
+// the handler must not return before the connection has ended (Done).
+
+// isH2 reports whether r came over HTTP/2 or later: its opening handshake
+// is RFC 8441's (ws.ServerHandshake.AcceptH2), not an HTTP/1.1 upgrade.
+func isH2(r *http.Request) bool { return r.ProtoMajor >= 2 }
+
+// h2Forbidden are the connection-specific headers HTTP/2 forbids (RFC 9113
+// §8.2.2). net/http's HTTP/2 server would send most of them as they are,
+// and turns "Connection: close" into a GOAWAY for the whole connection,
+// which must not happen to the other streams because one handshake failed.
+var h2Forbidden = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true,
+	"Transfer-Encoding": true, "Upgrade": true,
+}
+
+// copyResponseHeader copies src into dst, leaving out, for an HTTP/2
+// response, the connection-specific headers.
+func copyResponseHeader(dst, src http.Header, h2 bool) {
+	for k, v := range src {
+		if h2 && h2Forbidden[http.CanonicalHeaderKey(k)] {
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+// acceptH2 sends the 200 response of an accepted RFC 8441 handshake and
+// starts the connection on the stream.
+func acceptH2(w http.ResponseWriter, r *http.Request, res handshakeResult, opts resolved) (*Conn, error) {
+	copyResponseHeader(w.Header(), res.resp.Header, true)
+	w.WriteHeader(res.resp.Status)
+	rc := http.NewResponseController(w)
+	if err := rc.Flush(); err != nil {
+		ws.CloseExtensions(res.neg.Extensions)
+		return nil, fmt.Errorf("tether: sending the HTTP/2 response: %w", err)
+	}
+	// http.Server's ReadTimeout and WriteTimeout are per stream in HTTP/2:
+	// they would end the connection, as deadlines do a hijacked one.
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	nc := h2stream.NewServerConn(w, r, rc)
+	c := newConn(connParams{
+		nc: nc, side: ws.Server, opts: opts, negotiated: res.neg,
+		request: r.WithContext(context.WithoutCancel(r.Context())), username: res.username,
+		response: &http.Response{
+			StatusCode: res.resp.Status, Status: fmt.Sprintf("%d %s", res.resp.Status, http.StatusText(res.resp.Status)),
+			Header: res.resp.Header, Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
+		},
+	})
+	c.log.Info("connection open", "proto", r.Proto)
+	return c, nil
 }
