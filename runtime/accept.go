@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -216,19 +217,17 @@ func Accept(w http.ResponseWriter, r *http.Request, o *ServerOptions) (*Conn, er
 	return accept(w, r, o, o.Options.resolve(), nil)
 }
 
+// accept answers r, served by net/http, and upgrades it when the
+// handshake passes: HTTP/1.1 by hijacking the connection, HTTP/2 on the
+// request's stream. shutting, if set, reports whether the server began
+// shutting down.
 func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resolved, shutting func() bool) (*Conn, error) {
-	logErr := func(msg string, err error) { opts.Logger.Error(msg, "err", err, "remote", r.RemoteAddr) }
-	res := serverHandshake(r.Context(), r, o, logErr)
-	if res.upgraded && shutting != nil && shutting() {
-		ws.CloseExtensions(res.neg.Extensions)
-		res = handshakeResult{resp: plainResponse(http.StatusServiceUnavailable, "Server is shutting down.\n")}
-	}
+	res := negotiate(r, o, opts, shutting)
 	if !res.upgraded {
 		copyResponseHeader(w.Header(), res.resp.Header, isH2(r))
 		w.WriteHeader(res.resp.Status)
 		_, _ = w.Write(res.resp.Body)
-		opts.Logger.Info("connection rejected", "status", res.resp.Status, "remote", r.RemoteAddr)
-		return nil, &ws.HandshakeError{Status: res.resp.Status, Msg: fmt.Sprintf("connection rejected (%d %s)", res.resp.Status, http.StatusText(res.resp.Status)), Err: ws.ErrInvalidHandshake}
+		return nil, refused(res.resp.Status, r, opts)
 	}
 	if isH2(r) {
 		return acceptH2(w, r, res, opts)
@@ -237,18 +236,87 @@ func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resol
 	if !ok {
 		ws.CloseExtensions(res.neg.Extensions)
 		http.Error(w, "WebSocket upgrade needs an HTTP/1.1 connection that can be hijacked", http.StatusInternalServerError)
-		return nil, errors.New("ws: response writer cannot be hijacked")
+		return nil, errors.New("tether: response writer cannot be hijacked")
 	}
 	nc, brw, err := hj.Hijack()
 	if err != nil {
 		ws.CloseExtensions(res.neg.Extensions)
-		return nil, fmt.Errorf("ws: hijack: %w", err)
+		return nil, fmt.Errorf("tether: hijack: %w", err)
 	}
 	var leftover []byte
 	if n := brw.Reader.Buffered(); n > 0 {
 		leftover, _ = brw.Reader.Peek(n)
 		leftover = append([]byte(nil), leftover...)
 	}
+	// Request().Context() keeps the request's values but not its
+	// cancellation.
+	return upgrade(nc, r.WithContext(context.WithoutCancel(r.Context())), res, opts, leftover)
+}
+
+// acceptConn runs the opening handshake of the standalone Server on a
+// connection it accepted: it reads the request itself, then upgrades, or
+// answers and closes the connection. ctx bounds the handshake.
+func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolved, shutting func() bool) (*Conn, error) {
+	stop := withDeadline(ctx, nc)
+	defer stop()
+	if tc, ok := nc.(*tls.Conn); ok {
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = nc.Close()
+			return nil, fmt.Errorf("tether: TLS handshake: %w", err)
+		}
+	}
+	req, rest, err := readHead(nc, opts.Limits, func(b []byte) (*http.Request, int, error) {
+		return ws.ParseRequest(b, opts.Limits)
+	})
+	if err != nil {
+		var he *ws.HandshakeError
+		if errors.As(err, &he) && he.Status != 0 && ctx.Err() == nil {
+			status, h, body := ws.RejectResponse(err)
+			rejectConn(nc, &Response{Status: status, Header: h, Body: body}, opts.CloseTimeout)
+		} else {
+			_ = nc.Close()
+		}
+		return nil, err
+	}
+	req.RemoteAddr = remoteString(nc)
+	if tc, ok := nc.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		req.TLS = &st
+	}
+	req = req.WithContext(ctx)
+	res := negotiate(req, o, opts, shutting)
+	if !res.upgraded {
+		h := res.resp.Header.Clone()
+		h.Set("Connection", "close")
+		rejectConn(nc, &Response{Status: res.resp.Status, Header: h, Body: res.resp.Body}, opts.CloseTimeout)
+		return nil, refused(res.resp.Status, req, opts)
+	}
+	// The socket stops honouring ctx before the connection starts on it.
+	stop()
+	// The request's context only bounded the handshake, and it carries no
+	// values: Background, so that the connection does not keep the
+	// handshake's timer and context alive. (WithContext copies the request
+	// as the hooks left it: path values and all.)
+	return upgrade(nc, req.WithContext(context.Background()), res, opts, rest)
+}
+
+// negotiate runs the hooks, checks and negotiation of the handshake of r,
+// then turns an upgrade into a 503 if the server began shutting down
+// meanwhile.
+func negotiate(r *http.Request, o *ServerOptions, opts resolved, shutting func() bool) handshakeResult {
+	logErr := func(msg string, err error) { opts.Logger.Error(msg, "err", err, "remote", r.RemoteAddr) }
+	res := serverHandshake(r.Context(), r, o, logErr)
+	if res.upgraded && shutting != nil && shutting() {
+		ws.CloseExtensions(res.neg.Extensions)
+		res = handshakeResult{resp: plainResponse(http.StatusServiceUnavailable, "Server is shutting down.\n")}
+	}
+	return res
+}
+
+// upgrade sends the 101 response of an accepted HTTP/1.1 handshake on nc
+// and starts the connection; leftover holds the bytes read past the
+// request head.
+func upgrade(nc net.Conn, r *http.Request, res handshakeResult, opts resolved, leftover []byte) (*Conn, error) {
 	_ = nc.SetDeadline(time.Time{})
 	res.resp.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	out, err := ws.AppendResponse(nil, res.resp.Status, res.resp.Header, nil)
@@ -258,24 +326,22 @@ func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resol
 	if err != nil {
 		ws.CloseExtensions(res.neg.Extensions)
 		_ = nc.Close()
-		return nil, fmt.Errorf("ws: writing handshake response: %w", err)
-	}
-	// Request().Context() keeps the request's values but not its
-	// cancellation. The standalone Server's requests carry no values
-	// (their context only bounds the handshake): Background then, so
-	// that the connection does not keep the handshake's timer and
-	// context alive.
-	reqCtx := context.Background()
-	if _, standalone := w.(*rawResponseWriter); !standalone {
-		reqCtx = context.WithoutCancel(r.Context())
+		return nil, fmt.Errorf("tether: writing handshake response: %w", err)
 	}
 	c := newConn(connParams{
 		nc: nc, side: ws.Server, opts: opts, negotiated: res.neg,
-		request: r.WithContext(reqCtx), leftover: leftover, username: res.username,
+		request: r, leftover: leftover, username: res.username,
 		respHead: out,
 	})
 	c.log.Info("connection open")
 	return c, nil
+}
+
+// refused logs a handshake answered with status instead of an upgrade and
+// returns the error that reports it.
+func refused(status int, r *http.Request, opts resolved) error {
+	opts.Logger.Info("connection rejected", "status", status, "remote", r.RemoteAddr)
+	return &ws.HandshakeError{Status: status, Msg: fmt.Sprintf("connection rejected (%d %s)", status, http.StatusText(status)), Err: ws.ErrInvalidHandshake}
 }
 
 // rejectConn answers a raw connection with resp, then closes it gently:
