@@ -30,35 +30,31 @@ func serveGreeter(hook runtime.ProcessRequestFunc) (string, func()) {
 	return ln.Addr().String(), func() { _ = srv.Shutdown(context.Background()); <-done }
 }
 
-// firstMessage dials url with o and returns the first message's text, or
-// the refusal.
-func firstMessage(url string, o *runtime.DialOptions) string {
-	c, _, err := runtime.Dial(context.Background(), url, o)
-	if err != nil {
-		var se *ws.StatusError
-		if errors.As(err, &se) {
-			return fmt.Sprintf("HTTP %d: %s", se.StatusCode(), se.Body)
-		}
-		return err.Error()
-	}
-	defer c.CloseNow()
-	m := <-c.Messages()
-	return m.Text()
-}
-
 // BasicAuth checks credentials before the handshake; the user name is then
 // on the connection. A client puts credentials in the URL (percent-encoded)
-// or in DialOptions.Auth.
+// or in DialOptions.Auth; without them it gets the 401.
 func ExampleBasicAuth() {
 	a := &auth.BasicAuth{Realm: "chat", Credentials: map[string]string{"alice": "p@ss"}}
 	addr, stop := serveGreeter(a.ProcessRequest)
 	defer stop()
+	ctx := context.Background()
 
-	fmt.Println(firstMessage("ws://alice:p%40ss@"+addr+"/", nil))
-	fmt.Print(firstMessage("ws://"+addr+"/", nil))
+	c, _, err := runtime.Dial(ctx, "ws://alice:p%40ss@"+addr+"/", nil)
+	if err != nil {
+		panic(err)
+	}
+	m := <-c.Messages()
+	fmt.Println(m.Text())
+	c.CloseNow()
+
+	_, resp, err := runtime.Dial(ctx, "ws://"+addr+"/", nil)
+	var se *ws.StatusError
+	if errors.As(err, &se) {
+		fmt.Printf("%d %s", resp.StatusCode, se.Body)
+	}
 	// Output:
 	// hello alice
-	// HTTP 401: Missing credentials
+	// 401 Missing credentials
 }
 
 // DigestAuth never sees the password on the wire: the client answers the
@@ -70,9 +66,17 @@ func ExampleDigestAuth() {
 	defer stop()
 
 	creds := &runtime.Credentials{Username: "alice", Password: "s3cret", DigestOnly: true}
-	fmt.Println(firstMessage("ws://"+addr+"/", &runtime.DialOptions{Auth: creds}))
+	c, resp, err := runtime.Dial(context.Background(), "ws://"+addr+"/", &runtime.DialOptions{Auth: creds})
+	if err != nil {
+		panic(err)
+	}
+	defer c.CloseNow()
+	m := <-c.Messages()
+	fmt.Println(m.Text())
+	fmt.Println(resp.Request.Header.Get("Authorization")[:len("Digest username=")])
 	// Output:
 	// hello alice
+	// Digest username=
 }
 
 // A Router answers unknown paths first, then BasicAuth checks the
