@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/tetherws/tether/runtime/internal/h2stream"
@@ -16,9 +17,12 @@ import (
 // Response is an HTTP response a server sends instead of upgrading, or the
 // response to an opening handshake as the hooks see it.
 type Response struct {
+	// Status is the HTTP status code.
 	Status int
+	// Header holds the response header fields.
 	Header http.Header
-	Body   []byte
+	// Body is sent after the head of a response that is not an upgrade.
+	Body []byte
 }
 
 // ServerOptions configure Accept and Server.
@@ -94,9 +98,12 @@ type handshakeResult struct {
 	username string
 }
 
-// serverHandshake runs hooks, checks and negotiation for r. It never
-// writes.
-func serverHandshake(ctx context.Context, r *http.Request, o *ServerOptions, log logFunc) handshakeResult {
+// serverHandshake runs the hooks, checks and negotiation of the handshake
+// of r, then turns an upgrade into a 503 if the server began shutting
+// down meanwhile (shutting, if set, says so). It never writes.
+func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting func() bool) handshakeResult {
+	ctx := r.Context()
+	log := func(msg string, err error) { opts.Logger.Error(msg, "err", err, "remote", r.RemoteAddr) }
 	var res handshakeResult
 	h2, accepted := isH2(r), false // RFC 8441 over HTTP/2: 200, not 101
 	if o.ProcessRequest != nil {
@@ -167,19 +174,20 @@ func serverHandshake(ctx context.Context, r *http.Request, o *ServerOptions, log
 		ws.CloseExtensions(res.neg.Extensions)
 		res.neg = ws.Negotiated{}
 	}
+	if res.upgraded && shutting != nil && shutting() {
+		ws.CloseExtensions(res.neg.Extensions)
+		res = handshakeResult{resp: plainResponse(http.StatusServiceUnavailable, "Server is shutting down.\n")}
+	}
 	return res
 }
 
-type logFunc func(msg string, err error)
-
+// internalError is the 500 answering a failed hook.
 func internalError() *Response {
-	return &Response{
-		Status: http.StatusInternalServerError,
-		Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Connection": {"close"}},
-		Body:   []byte("Failed to open a WebSocket connection.\nSee server log for more information.\n"),
-	}
+	return plainResponse(http.StatusInternalServerError, "Failed to open a WebSocket connection.\nSee server log for more information.\n")
 }
 
+// plainResponse is a response with a plain-text body that closes the
+// connection.
 func plainResponse(status int, text string) *Response {
 	return &Response{
 		Status: status,
@@ -222,7 +230,7 @@ func Accept(w http.ResponseWriter, r *http.Request, o *ServerOptions) (*Conn, er
 // request's stream. shutting, if set, reports whether the server began
 // shutting down.
 func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resolved, shutting func() bool) (*Conn, error) {
-	res := negotiate(r, o, opts, shutting)
+	res := serverHandshake(r, o, opts, shutting)
 	if !res.upgraded {
 		copyResponseHeader(w.Header(), res.resp.Header, isH2(r))
 		w.WriteHeader(res.resp.Status)
@@ -248,16 +256,19 @@ func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resol
 		leftover, _ = brw.Reader.Peek(n)
 		leftover = append([]byte(nil), leftover...)
 	}
+	// http.Server's deadlines do not bound a WebSocket connection.
+	_ = nc.SetDeadline(time.Time{})
 	// Request().Context() keeps the request's values but not its
 	// cancellation.
-	return upgrade(nc, r.WithContext(context.WithoutCancel(r.Context())), res, opts, leftover)
+	return upgrade(nc, r.WithContext(context.WithoutCancel(r.Context())), res, opts, leftover, func() {})
 }
 
 // acceptConn runs the opening handshake of the standalone Server on a
 // connection it accepted: it reads the request itself, then upgrades, or
 // answers and closes the connection. ctx bounds the handshake.
 func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolved, shutting func() bool) (*Conn, error) {
-	stop := withDeadline(ctx, nc)
+	// Once only: after the connection starts, its deadlines are its own.
+	stop := sync.OnceFunc(withDeadline(ctx, nc))
 	defer stop()
 	if tc, ok := nc.(*tls.Conn); ok {
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -284,40 +295,25 @@ func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolve
 		req.TLS = &st
 	}
 	req = req.WithContext(ctx)
-	res := negotiate(req, o, opts, shutting)
+	res := serverHandshake(req, o, opts, shutting)
 	if !res.upgraded {
 		h := res.resp.Header.Clone()
 		h.Set("Connection", "close")
 		rejectConn(nc, &Response{Status: res.resp.Status, Header: h, Body: res.resp.Body}, opts.CloseTimeout)
 		return nil, refused(res.resp.Status, req, opts)
 	}
-	// The socket stops honouring ctx before the connection starts on it.
-	stop()
 	// The request's context only bounded the handshake, and it carries no
 	// values: Background, so that the connection does not keep the
 	// handshake's timer and context alive. (WithContext copies the request
 	// as the hooks left it: path values and all.)
-	return upgrade(nc, req.WithContext(context.Background()), res, opts, rest)
-}
-
-// negotiate runs the hooks, checks and negotiation of the handshake of r,
-// then turns an upgrade into a 503 if the server began shutting down
-// meanwhile.
-func negotiate(r *http.Request, o *ServerOptions, opts resolved, shutting func() bool) handshakeResult {
-	logErr := func(msg string, err error) { opts.Logger.Error(msg, "err", err, "remote", r.RemoteAddr) }
-	res := serverHandshake(r.Context(), r, o, logErr)
-	if res.upgraded && shutting != nil && shutting() {
-		ws.CloseExtensions(res.neg.Extensions)
-		res = handshakeResult{resp: plainResponse(http.StatusServiceUnavailable, "Server is shutting down.\n")}
-	}
-	return res
+	return upgrade(nc, req.WithContext(context.Background()), res, opts, rest, stop)
 }
 
 // upgrade sends the 101 response of an accepted HTTP/1.1 handshake on nc
 // and starts the connection; leftover holds the bytes read past the
-// request head.
-func upgrade(nc net.Conn, r *http.Request, res handshakeResult, opts resolved, leftover []byte) (*Conn, error) {
-	_ = nc.SetDeadline(time.Time{})
+// request head. stop, called once the response is sent, ends the
+// handshake's hold on nc's deadlines.
+func upgrade(nc net.Conn, r *http.Request, res handshakeResult, opts resolved, leftover []byte, stop func()) (*Conn, error) {
 	res.resp.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	out, err := ws.AppendResponse(nil, res.resp.Status, res.resp.Header, nil)
 	if err == nil {
@@ -328,6 +324,7 @@ func upgrade(nc net.Conn, r *http.Request, res handshakeResult, opts resolved, l
 		_ = nc.Close()
 		return nil, fmt.Errorf("tether: writing handshake response: %w", err)
 	}
+	stop()
 	c := newConn(connParams{
 		nc: nc, side: ws.Server, opts: opts, negotiated: res.neg,
 		request: r, leftover: leftover, username: res.username,
