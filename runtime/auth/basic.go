@@ -16,9 +16,9 @@ import (
 // credentials get 401 with `WWW-Authenticate: Basic realm="…",
 // charset="UTF-8"` and a body saying "Missing credentials", "Unsupported
 // credentials" (another scheme, bad base64, no ':') or "Invalid
-// credentials". On success the handshake goes on and Conn.Username
-// returns the user name. Use it over TLS: Basic sends the password in
-// clear.
+// credentials". On success the handshake goes on and
+// runtime.Conn.Username returns the user name. Use it over TLS: Basic
+// sends the password in clear.
 type BasicAuth struct {
 	// Realm is sent in the challenge.
 	Realm string

@@ -28,7 +28,7 @@ const DefaultNonceLifetime = 5 * time.Minute
 // request (it keeps state). The password never crosses the network. It
 // answers 401 with one challenge per algorithm (qop="auth", a nonce and an
 // opaque value); a request with a valid response goes on, and
-// Conn.Username returns the user name.
+// runtime.Conn.Username returns the user name.
 //
 // Nonces are stateless until used: each carries its expiry and a MAC.
 // An expired nonce gets a new challenge with stale=true, so a client can

@@ -11,7 +11,7 @@
 // A request without valid credentials is answered with 401 and a
 // challenge before the handshake; on success the handshake goes on and
 // runtime.Conn.Username returns the authenticated user name.
-// runtime.ChainProcessRequest runs a hook after another, e.g. a
+// runtime.ChainProcessRequest runs several hooks in turn, e.g. a
 // runtime.Router's, then authentication.
 //
 // The client side (answering these challenges) is runtime.DialOptions.Auth.
