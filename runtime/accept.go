@@ -2,21 +2,27 @@ package runtime
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/tetherws/tether/runtime/internal/h2stream"
 	"github.com/tetherws/tether/ws"
 )
 
 // Response is an HTTP response a server sends instead of upgrading, or the
 // response to an opening handshake as the hooks see it.
 type Response struct {
+	// Status is the HTTP status code.
 	Status int
+	// Header holds the response header fields.
 	Header http.Header
-	Body   []byte
+	// Body is sent after the head of a response that is not an upgrade.
+	Body []byte
 }
 
 // ServerOptions configure Accept and Server.
@@ -37,13 +43,51 @@ type ServerOptions struct {
 	// change r (its headers). Returning a Response answers with it instead
 	// of upgrading (health checks, authentication). Returning an error
 	// answers 500 and logs it. A hook that authenticates the user calls
-	// SetUsername(ctx, name) for Conn.Username; BasicAuth, DigestAuth,
-	// Router and ChainProcessRequest provide such hooks.
+	// SetUsername(ctx, name) for Conn.Username. Router.ProcessRequest
+	// and the BasicAuth and DigestAuth of package auth are such hooks;
+	// ChainProcessRequest runs several.
 	ProcessRequest func(ctx context.Context, r *http.Request) (*Response, error)
 	// ProcessResponse runs on the response about to be sent, 101 or a
 	// rejection. It may change resp in place or return a replacement (nil
 	// keeps resp). An error answers 500 and logs it.
 	ProcessResponse func(ctx context.Context, r *http.Request, resp *Response) (*Response, error)
+}
+
+// ProcessRequestFunc is the type of ServerOptions.ProcessRequest.
+type ProcessRequestFunc = func(ctx context.Context, r *http.Request) (*Response, error)
+
+// ChainProcessRequest returns a ProcessRequest hook that runs hooks in
+// order and stops at the first that returns a response or an error, e.g.
+// routing, then authentication. nil hooks are skipped.
+func ChainProcessRequest(hooks ...ProcessRequestFunc) ProcessRequestFunc {
+	return func(ctx context.Context, r *http.Request) (*Response, error) {
+		for _, h := range hooks {
+			if h == nil {
+				continue
+			}
+			if resp, err := h(ctx, r); resp != nil || err != nil {
+				return resp, err
+			}
+		}
+		return nil, nil
+	}
+}
+
+type usernameKey struct{}
+
+// withUsernameSlot returns a context for ProcessRequest in which
+// SetUsername records a user name in *slot.
+func withUsernameSlot(ctx context.Context, slot *string) context.Context {
+	return context.WithValue(ctx, usernameKey{}, slot)
+}
+
+// SetUsername records the user name that a ProcessRequest hook has
+// authenticated; Conn.Username returns it. ctx is the one the hook got;
+// elsewhere SetUsername does nothing. The hooks of package auth call it.
+func SetUsername(ctx context.Context, username string) {
+	if slot, ok := ctx.Value(usernameKey{}).(*string); ok {
+		*slot = username
+	}
 }
 
 // handshakeResult is the outcome of the server side of a handshake.
@@ -54,9 +98,12 @@ type handshakeResult struct {
 	username string
 }
 
-// serverHandshake runs hooks, checks and negotiation for r. It never
-// writes.
-func serverHandshake(ctx context.Context, r *http.Request, o *ServerOptions, log logFunc) handshakeResult {
+// serverHandshake runs the hooks, checks and negotiation of the handshake
+// of r, then turns an upgrade into a 503 if the server began shutting
+// down meanwhile (shutting, if set, says so). It never writes.
+func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting func() bool) handshakeResult {
+	ctx := r.Context()
+	log := func(msg string, err error) { opts.Logger.Error(msg, "err", err, "remote", r.RemoteAddr) }
 	var res handshakeResult
 	h2, accepted := isH2(r), false // RFC 8441 over HTTP/2: 200, not 101
 	if o.ProcessRequest != nil {
@@ -127,19 +174,20 @@ func serverHandshake(ctx context.Context, r *http.Request, o *ServerOptions, log
 		ws.CloseExtensions(res.neg.Extensions)
 		res.neg = ws.Negotiated{}
 	}
+	if res.upgraded && shutting != nil && shutting() {
+		ws.CloseExtensions(res.neg.Extensions)
+		res = handshakeResult{resp: plainResponse(http.StatusServiceUnavailable, "Server is shutting down.\n")}
+	}
 	return res
 }
 
-type logFunc func(msg string, err error)
-
+// internalError is the 500 answering a failed hook.
 func internalError() *Response {
-	return &Response{
-		Status: http.StatusInternalServerError,
-		Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Connection": {"close"}},
-		Body:   []byte("Failed to open a WebSocket connection.\nSee server log for more information.\n"),
-	}
+	return plainResponse(http.StatusInternalServerError, "Failed to open a WebSocket connection.\nSee server log for more information.\n")
 }
 
+// plainResponse is a response with a plain-text body that closes the
+// connection.
 func plainResponse(status int, text string) *Response {
 	return &Response{
 		Status: status,
@@ -177,40 +225,95 @@ func Accept(w http.ResponseWriter, r *http.Request, o *ServerOptions) (*Conn, er
 	return accept(w, r, o, o.Options.resolve(), nil)
 }
 
+// accept answers r, served by net/http, and upgrades it when the
+// handshake passes: HTTP/1.1 by hijacking the connection, HTTP/2 on the
+// request's stream. shutting, if set, reports whether the server began
+// shutting down.
 func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resolved, shutting func() bool) (*Conn, error) {
-	logErr := func(msg string, err error) { opts.Logger.Error(msg, "err", err, "remote", r.RemoteAddr) }
-	res := serverHandshake(r.Context(), r, o, logErr)
-	if res.upgraded && shutting != nil && shutting() {
-		ws.CloseExtensions(res.neg.Extensions)
-		res = handshakeResult{resp: plainResponse(http.StatusServiceUnavailable, "Server is shutting down.\n")}
-	}
+	res := serverHandshake(r, o, opts, shutting)
 	if !res.upgraded {
 		copyResponseHeader(w.Header(), res.resp.Header, isH2(r))
 		w.WriteHeader(res.resp.Status)
 		_, _ = w.Write(res.resp.Body)
-		opts.Logger.Info("connection rejected", "status", res.resp.Status, "remote", r.RemoteAddr)
-		return nil, &ws.HandshakeError{Status: res.resp.Status, Msg: fmt.Sprintf("connection rejected (%d %s)", res.resp.Status, http.StatusText(res.resp.Status)), Err: ws.ErrInvalidHandshake}
+		return nil, refused(res.resp.Status, r, opts)
 	}
 	if isH2(r) {
-		return acceptH2(w, r, res, opts) // see h2conn.go
+		return acceptH2(w, r, res, opts)
 	}
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		ws.CloseExtensions(res.neg.Extensions)
 		http.Error(w, "WebSocket upgrade needs an HTTP/1.1 connection that can be hijacked", http.StatusInternalServerError)
-		return nil, errors.New("ws: response writer cannot be hijacked")
+		return nil, errors.New("tether: response writer cannot be hijacked")
 	}
 	nc, brw, err := hj.Hijack()
 	if err != nil {
 		ws.CloseExtensions(res.neg.Extensions)
-		return nil, fmt.Errorf("ws: hijack: %w", err)
+		return nil, fmt.Errorf("tether: hijack: %w", err)
 	}
 	var leftover []byte
 	if n := brw.Reader.Buffered(); n > 0 {
 		leftover, _ = brw.Reader.Peek(n)
 		leftover = append([]byte(nil), leftover...)
 	}
+	// http.Server's deadlines do not bound a WebSocket connection.
 	_ = nc.SetDeadline(time.Time{})
+	// Request().Context() keeps the request's values but not its
+	// cancellation.
+	return upgrade(nc, r.WithContext(context.WithoutCancel(r.Context())), res, opts, leftover, func() {})
+}
+
+// acceptConn runs the opening handshake of the standalone Server on a
+// connection it accepted: it reads the request itself, then upgrades, or
+// answers and closes the connection. ctx bounds the handshake.
+func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolved, shutting func() bool) (*Conn, error) {
+	// Once only: after the connection starts, its deadlines are its own.
+	stop := sync.OnceFunc(withDeadline(ctx, nc))
+	defer stop()
+	if tc, ok := nc.(*tls.Conn); ok {
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = nc.Close()
+			return nil, fmt.Errorf("tether: TLS handshake: %w", err)
+		}
+	}
+	req, rest, err := readHead(nc, opts.Limits, func(b []byte) (*http.Request, int, error) {
+		return ws.ParseRequest(b, opts.Limits)
+	})
+	if err != nil {
+		var he *ws.HandshakeError
+		if errors.As(err, &he) && he.Status != 0 && ctx.Err() == nil {
+			status, h, body := ws.RejectResponse(err)
+			rejectConn(nc, &Response{Status: status, Header: h, Body: body}, opts.CloseTimeout)
+		} else {
+			_ = nc.Close()
+		}
+		return nil, err
+	}
+	req.RemoteAddr = remoteString(nc)
+	if tc, ok := nc.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		req.TLS = &st
+	}
+	req = req.WithContext(ctx)
+	res := serverHandshake(req, o, opts, shutting)
+	if !res.upgraded {
+		h := res.resp.Header.Clone()
+		h.Set("Connection", "close")
+		rejectConn(nc, &Response{Status: res.resp.Status, Header: h, Body: res.resp.Body}, opts.CloseTimeout)
+		return nil, refused(res.resp.Status, req, opts)
+	}
+	// The request's context only bounded the handshake, and it carries no
+	// values: Background, so that the connection does not keep the
+	// handshake's timer and context alive. (WithContext copies the request
+	// as the hooks left it: path values and all.)
+	return upgrade(nc, req.WithContext(context.Background()), res, opts, rest, stop)
+}
+
+// upgrade sends the 101 response of an accepted HTTP/1.1 handshake on nc
+// and starts the connection; leftover holds the bytes read past the
+// request head. stop, called once the response is sent, ends the
+// handshake's hold on nc's deadlines.
+func upgrade(nc net.Conn, r *http.Request, res handshakeResult, opts resolved, leftover []byte, stop func()) (*Conn, error) {
 	res.resp.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	out, err := ws.AppendResponse(nil, res.resp.Status, res.resp.Header, nil)
 	if err == nil {
@@ -219,24 +322,23 @@ func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resol
 	if err != nil {
 		ws.CloseExtensions(res.neg.Extensions)
 		_ = nc.Close()
-		return nil, fmt.Errorf("ws: writing handshake response: %w", err)
+		return nil, fmt.Errorf("tether: writing handshake response: %w", err)
 	}
-	// Request().Context() keeps the request's values but not its
-	// cancellation. The standalone Server's requests carry no values
-	// (their context only bounds the handshake): Background then, so
-	// that the connection does not keep the handshake's timer and
-	// context alive.
-	reqCtx := context.Background()
-	if _, standalone := w.(*rawResponseWriter); !standalone {
-		reqCtx = context.WithoutCancel(r.Context())
-	}
+	stop()
 	c := newConn(connParams{
 		nc: nc, side: ws.Server, opts: opts, negotiated: res.neg,
-		request: r.WithContext(reqCtx), leftover: leftover, username: res.username,
+		request: r, leftover: leftover, username: res.username,
 		respHead: out,
 	})
 	c.log.Info("connection open")
 	return c, nil
+}
+
+// refused logs a handshake answered with status instead of an upgrade and
+// returns the error that reports it.
+func refused(status int, r *http.Request, opts resolved) error {
+	opts.Logger.Info("connection rejected", "status", status, "remote", r.RemoteAddr)
+	return &ws.HandshakeError{Status: status, Msg: fmt.Sprintf("connection rejected (%d %s)", status, http.StatusText(status)), Err: ws.ErrInvalidHandshake}
 }
 
 // rejectConn answers a raw connection with resp, then closes it gently:
@@ -269,4 +371,62 @@ func lingerClose(nc net.Conn, timeout time.Duration) {
 		}
 	}
 	_ = nc.Close()
+}
+
+// WebSockets over HTTP/2 (RFC 8441), server side. net/http's HTTP/2
+// server hands an extended CONNECT request to the handler like any other
+// request; Accept answers it with 200 and runs the connection on the
+// stream: the request body is what the client sends, the response body
+// what the server sends. The stream lives as long as the handler does, so
+// the handler must not return before the connection has ended (Done).
+
+// isH2 reports whether r came over HTTP/2 or later: its opening handshake
+// is RFC 8441's (ws.ServerHandshake.AcceptH2), not an HTTP/1.1 upgrade.
+func isH2(r *http.Request) bool { return r.ProtoMajor >= 2 }
+
+// h2Forbidden are the connection-specific headers HTTP/2 forbids (RFC 9113
+// §8.2.2). net/http's HTTP/2 server would send most of them as they are,
+// and turns "Connection: close" into a GOAWAY for the whole connection,
+// which must not happen to the other streams because one handshake failed.
+var h2Forbidden = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true,
+	"Transfer-Encoding": true, "Upgrade": true,
+}
+
+// copyResponseHeader copies src into dst, leaving out, for an HTTP/2
+// response, the connection-specific headers.
+func copyResponseHeader(dst, src http.Header, h2 bool) {
+	for k, v := range src {
+		if h2 && h2Forbidden[http.CanonicalHeaderKey(k)] {
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+// acceptH2 sends the 200 response of an accepted RFC 8441 handshake and
+// starts the connection on the stream.
+func acceptH2(w http.ResponseWriter, r *http.Request, res handshakeResult, opts resolved) (*Conn, error) {
+	copyResponseHeader(w.Header(), res.resp.Header, true)
+	w.WriteHeader(res.resp.Status)
+	rc := http.NewResponseController(w)
+	if err := rc.Flush(); err != nil {
+		ws.CloseExtensions(res.neg.Extensions)
+		return nil, fmt.Errorf("tether: sending the HTTP/2 response: %w", err)
+	}
+	// http.Server's ReadTimeout and WriteTimeout are per stream in HTTP/2:
+	// they would end the connection, as deadlines do a hijacked one.
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	nc := h2stream.NewServerConn(w, r, rc)
+	c := newConn(connParams{
+		nc: nc, side: ws.Server, opts: opts, negotiated: res.neg,
+		request: r.WithContext(context.WithoutCancel(r.Context())), username: res.username,
+		response: &http.Response{
+			StatusCode: res.resp.Status, Status: fmt.Sprintf("%d %s", res.resp.Status, http.StatusText(res.resp.Status)),
+			Header: res.resp.Header, Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
+		},
+	})
+	c.log.Info("connection open", "proto", r.Proto)
+	return c, nil
 }

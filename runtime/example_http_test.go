@@ -61,45 +61,6 @@ func ExampleRouter() {
 	// HTTP 404: Not Found
 }
 
-// BasicAuth checks credentials before the handshake; the user name is then
-// on the connection. A client puts credentials in the URL (percent-encoded)
-// or in DialOptions.Auth.
-func ExampleBasicAuth() {
-	auth := &runtime.BasicAuth{Realm: "chat", Credentials: map[string]string{"alice": "p@ss"}}
-	addr, stop := serveExample(&runtime.Server{
-		Options: runtime.ServerOptions{ProcessRequest: auth.ProcessRequest},
-		Handler: func(ctx context.Context, c *runtime.Conn) error {
-			return c.SendText(ctx, "hello "+c.Username())
-		},
-	})
-	defer stop()
-
-	fmt.Println(firstMessage("ws://alice:p%40ss@"+addr+"/", nil))
-	fmt.Print(firstMessage("ws://"+addr+"/", nil))
-	// Output:
-	// hello alice
-	// HTTP 401: Missing credentials
-}
-
-// DigestAuth never sees the password on the wire: the client answers the
-// server's challenge with a hash (RFC 7616). DigestOnly keeps the client
-// from sending Basic credentials first.
-func ExampleDigestAuth() {
-	auth := &runtime.DigestAuth{Realm: "chat", Credentials: map[string]string{"alice": "s3cret"}}
-	addr, stop := serveExample(&runtime.Server{
-		Options: runtime.ServerOptions{ProcessRequest: auth.ProcessRequest},
-		Handler: func(ctx context.Context, c *runtime.Conn) error {
-			return c.SendText(ctx, "hello "+c.Username())
-		},
-	})
-	defer stop()
-
-	creds := &runtime.Credentials{Username: "alice", Password: "s3cret", DigestOnly: true}
-	fmt.Println(firstMessage("ws://"+addr+"/", &runtime.DialOptions{Auth: creds}))
-	// Output:
-	// hello alice
-}
-
 // Proxies: by default Dial takes them from the environment (ws_proxy,
 // wss_proxy, socks_proxy, https_proxy, http_proxy, all_proxy, no_proxy),
 // as Python websockets does. ProxyURL sets one, NoProxy turns them off,

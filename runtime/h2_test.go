@@ -433,29 +433,6 @@ func TestH2ClientDeadlines(t *testing.T) {
 	}
 }
 
-// TestH2RunsHooks: the ProcessRequest hooks see RFC 8441 requests like
-// HTTP/1.1 ones: Router patterns and path values, Basic authentication.
-func TestH2RunsHooks(t *testing.T) {
-	var rt Router
-	rt.Handle("/rooms/{room}", func(ctx context.Context, c *Conn) error {
-		return c.SendText(ctx, c.Username()+" in "+c.Request().PathValue("room"))
-	})
-	auth := &BasicAuth{Realm: "chat", Credentials: map[string]string{"alice": "pw"}}
-	s := &Server{Handler: rt.Serve, Options: ServerOptions{ProcessRequest: ChainProcessRequest(auth.ProcessRequest, rt.ProcessRequest)}}
-	u, o := startH2(t, "tls", s, "/rooms/gophers")
-	authed := strings.Replace(u, "wss://", "wss://alice:pw@", 1)
-	c := dial(t, authed, o)
-	if m := recv(t, c); string(m.Data) != "alice in gophers" {
-		t.Fatalf("got %q", m.Data)
-	}
-	if _, resp, err := Dial(testCtx(t), u, o); resp == nil || resp.StatusCode != http.StatusUnauthorized || !errors.Is(err, ws.ErrInvalidStatus) {
-		t.Fatalf("without credentials: %v %v", resp, err)
-	}
-	if _, resp, err := Dial(testCtx(t), strings.Replace(authed, "/rooms/gophers", "/nowhere", 1), o); resp == nil || resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("unknown path: %v %v", resp, err)
-	}
-}
-
 // TestH2OutlivesServerTimeouts: http.Server's ReadTimeout and WriteTimeout
 // bound each HTTP/2 stream; Accept clears them, as it clears the deadlines
 // of a hijacked HTTP/1.1 connection.
@@ -480,21 +457,4 @@ func TestH2OutlivesServerTimeouts(t *testing.T) {
 	if err := c.Close(ws.CloseNormal, ""); err != nil || c.Err() != nil {
 		t.Fatalf("Close %v, Err %v", err, c.Err())
 	}
-}
-
-// Over HTTP/2 the Digest response signs CONNECT (RFC 8441) and the retry
-// runs on a fresh HTTP/2 connection.
-func TestH2AnswersADigestChallenge(t *testing.T) {
-	var count countRequests
-	a := &DigestAuth{Realm: "tether", Credentials: map[string]string{"mufasa": "Circle of Life"}}
-	u, o := startH2(t, "tls", digestEndpoint(a, &count), "/secure")
-	o.Auth = &Credentials{Username: "mufasa", Password: "Circle of Life", DigestOnly: true}
-	c := dial(t, u, o)
-	if got := recv(t, c).Text(); got != "mufasa" {
-		t.Fatalf("server saw user %q", got)
-	}
-	if r := count.get(); len(r) != 2 {
-		t.Fatalf("requests %v, want the challenge and the answer", r)
-	}
-	<-c.Done()
 }

@@ -94,8 +94,8 @@ func headServer(t *testing.T, respond func(accept string) string, after string, 
 	return "ws://" + ln.Addr().String() + "/"
 }
 
-// upgrade is a 101 response with extra header lines.
-func upgrade(accept string, extra ...string) string {
+// upgradeResponse is a 101 response with extra header lines.
+func upgradeResponse(accept string, extra ...string) string {
 	return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
 		accept + "\r\n" + strings.Join(append(extra, ""), "\r\n") + "\r\n"
 }
@@ -105,7 +105,7 @@ func upgrade(accept string, extra ...string) string {
 // the bytes past the head are the connection's first.
 func TestDialReadsAResponseHeadDrippedOneBytePerWrite(t *testing.T) {
 	frame := string(appendFrame(nil, true, ws.OpText, []byte("first"), false))
-	url := headServer(t, func(accept string) string { return upgrade(accept, extraHeaders(20, 100)...) }, frame, true)
+	url := headServer(t, func(accept string) string { return upgradeResponse(accept, extraHeaders(20, 100)...) }, frame, true)
 	c := dial(t, url, &DialOptions{Options: Options{PingInterval: -1}})
 	if m := recv(t, c); m.Text() != "first" {
 		t.Fatalf("first message %q", m.Data)
@@ -217,15 +217,15 @@ func TestDialHeadLimitsJustUnderAndJustOver(t *testing.T) {
 		ok      bool
 	}{
 		{"status line at the limit", func(a string) string {
-			return strings.Replace(upgrade(a), "HTTP/1.1 101 Switching Protocols", statusLine(300), 1)
+			return strings.Replace(upgradeResponse(a), "HTTP/1.1 101 Switching Protocols", statusLine(300), 1)
 		}, true},
 		{"status line over the limit", func(a string) string {
-			return strings.Replace(upgrade(a), "HTTP/1.1 101 Switching Protocols", statusLine(301), 1)
+			return strings.Replace(upgradeResponse(a), "HTTP/1.1 101 Switching Protocols", statusLine(301), 1)
 		}, false},
-		{"header line at the limit", func(a string) string { return upgrade(a, header(300)) }, true},
-		{"header line over the limit", func(a string) string { return upgrade(a, header(301)) }, false},
-		{"headers at the limit", func(a string) string { return upgrade(a, extraHeaders(9, 1)...) }, true},
-		{"headers over the limit", func(a string) string { return upgrade(a, extraHeaders(10, 1)...) }, false},
+		{"header line at the limit", func(a string) string { return upgradeResponse(a, header(300)) }, true},
+		{"header line over the limit", func(a string) string { return upgradeResponse(a, header(301)) }, false},
+		{"headers at the limit", func(a string) string { return upgradeResponse(a, extraHeaders(9, 1)...) }, true},
+		{"headers over the limit", func(a string) string { return upgradeResponse(a, extraHeaders(10, 1)...) }, false},
 	}
 	for _, tt := range tests {
 		for _, dripped := range []bool{false, true} {

@@ -29,13 +29,13 @@ type Router struct {
 
 // ErrNoRoute is returned by Router.Serve for a connection no pattern
 // matches (which happens only when Router.ProcessRequest is not used).
-var ErrNoRoute = errors.New("ws: no route for this path")
+var ErrNoRoute = errors.New("tether: no route for this path")
 
 // Handle registers h for pattern, an http.ServeMux pattern. Like
 // ServeMux.Handle, it panics on an invalid or conflicting pattern.
 func (rt *Router) Handle(pattern string, h Handler) {
 	if h == nil {
-		panic("ws: Router.Handle: nil handler")
+		panic("tether: Router.Handle: nil handler")
 	}
 	rt.mux.Handle(pattern, routeHandler{h})
 }
@@ -69,8 +69,8 @@ func (rt *Router) Serve(ctx context.Context, c *Conn) error {
 
 // match runs the ServeMux on r, which sets r's pattern and path values,
 // and returns the matching handler, or nil and what the mux answered.
-func (rt *Router) match(r *http.Request) (Handler, *routeRecorder) {
-	rec := &routeRecorder{header: make(http.Header)}
+func (rt *Router) match(r *http.Request) (Handler, *muxRecorder) {
+	rec := &muxRecorder{header: make(http.Header)}
 	rt.mux.ServeHTTP(rec, r)
 	return rec.handler, rec
 }
@@ -80,28 +80,30 @@ func (rt *Router) match(r *http.Request) (Handler, *routeRecorder) {
 type routeHandler struct{ h Handler }
 
 func (rh routeHandler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	if rec, ok := w.(*routeRecorder); ok {
+	if rec, ok := w.(*muxRecorder); ok {
 		rec.handler = rh.h
 	}
 }
 
-// routeRecorder captures the ServeMux's answer to a request it can't route.
-type routeRecorder struct {
+// muxRecorder is the http.ResponseWriter the Router gives its ServeMux:
+// it records the matching handler, or the mux's answer to a request it
+// can't route.
+type muxRecorder struct {
 	handler Handler
 	header  http.Header
 	status  int
 	body    bytes.Buffer
 }
 
-func (w *routeRecorder) Header() http.Header { return w.header }
+func (w *muxRecorder) Header() http.Header { return w.header }
 
-func (w *routeRecorder) WriteHeader(status int) {
+func (w *muxRecorder) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
 	}
 }
 
-func (w *routeRecorder) Write(b []byte) (int, error) {
+func (w *muxRecorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}

@@ -57,25 +57,6 @@ func TestRouterAnswersUnknownPathsWith404BeforeTheHandshake(t *testing.T) {
 	}
 }
 
-func TestRouterChainsWithAuthentication(t *testing.T) {
-	rt := newTestRouter()
-	auth := &BasicAuth{Realm: "r", Credentials: map[string]string{"u": "p"}}
-	u := startServer(t, &Server{Handler: rt.Serve, Options: ServerOptions{
-		ProcessRequest: ChainProcessRequest(rt.ProcessRequest, auth.ProcessRequest),
-	}})
-	addr := strings.TrimPrefix(u, "ws://")
-	if _, resp, _ := Dial(testCtx(t), u+"nope", nil); resp == nil || resp.StatusCode != 404 {
-		t.Fatalf("unknown path: %v", resp)
-	}
-	if _, resp, _ := Dial(testCtx(t), u+"chat/x", nil); resp == nil || resp.StatusCode != 401 {
-		t.Fatalf("no credentials: %v", resp)
-	}
-	c := dial(t, "ws://u:p@"+addr+"chat/x", nil)
-	if got := recv(t, c).Text(); got != "chat:x" {
-		t.Fatalf("got %q", got)
-	}
-}
-
 func TestRouterServeWithoutProcessRequestFailsUnknownPaths(t *testing.T) {
 	rt := newTestRouter()
 	u := startServer(t, &Server{Handler: rt.Serve})

@@ -19,8 +19,9 @@ import (
 // (or panicking) logs it and closes with 1011.
 type Handler func(ctx context.Context, c *Conn) error
 
-// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown.
-var ErrServerClosed = errors.New("ws: server closed")
+// ErrServerClosed is returned by Serve, ListenAndServe and
+// ListenAndServeTLS after Shutdown.
+var ErrServerClosed = errors.New("tether: server closed")
 
 // Server serves WebSocket connections on any net.Listener (TCP, Unix,
 // TLS, a preexisting listener) or as an http.Handler, keeps track of them,
@@ -32,7 +33,9 @@ type Server struct {
 	Handler Handler
 	// Options configure the handshake and the connections.
 	Options ServerOptions
-	// TLSConfig, if set, makes Serve run TLS over the listener.
+	// TLSConfig, if set, makes Serve run TLS over the listener;
+	// ListenAndServeTLS adds its certificate to a copy. When it names no
+	// protocol in NextProtos, ALPN offers http/1.1.
 	TLSConfig *tls.Config
 	// CloseCode and CloseReason are sent to every connection on Shutdown.
 	// Default 1001 (going away); 1012 (service restart) is the other
@@ -46,7 +49,6 @@ type Server struct {
 	raw       map[net.Conn]struct{} // connections in the handshake
 	handlers  sync.WaitGroup
 	shutdown  bool
-	done      chan struct{}
 }
 
 func (s *Server) init() {
@@ -54,7 +56,6 @@ func (s *Server) init() {
 		s.listeners = make(map[net.Listener]struct{})
 		s.conns = make(map[*Conn]struct{})
 		s.raw = make(map[net.Conn]struct{})
-		s.done = make(chan struct{})
 	}
 }
 
@@ -68,7 +69,7 @@ func (s *Server) shuttingDown() bool {
 func (s *Server) ListenAndServe(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("tether: %w", err)
 	}
 	return s.Serve(ln)
 }
@@ -78,34 +79,42 @@ func (s *Server) ListenAndServe(addr string) error {
 func (s *Server) ListenAndServeTLS(addr, certFile, keyFile string) error {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return err
+		return fmt.Errorf("tether: loading the TLS certificate: %w", err)
 	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("tether: %w", err)
+	}
+	return s.serve(tls.NewListener(ln, s.tlsConfig(cert)))
+}
+
+// tlsConfig returns the TLS configuration the server runs: a copy of
+// TLSConfig (or an empty one) with certs added, which offers http/1.1 by
+// ALPN when it names no protocol.
+func (s *Server) tlsConfig(certs ...tls.Certificate) *tls.Config {
 	cfg := s.TLSConfig.Clone()
 	if cfg == nil {
 		cfg = &tls.Config{}
 	}
-	cfg.Certificates = append(cfg.Certificates, cert)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	return s.Serve(tls.NewListener(ln, withHTTP11(cfg)))
-}
-
-func withHTTP11(cfg *tls.Config) *tls.Config {
+	cfg.Certificates = append(cfg.Certificates, certs...)
 	if len(cfg.NextProtos) == 0 {
-		cfg = cfg.Clone()
 		cfg.NextProtos = []string{"http/1.1"}
 	}
 	return cfg
 }
 
 // Serve accepts connections on ln until Shutdown, and serves each in its
-// own goroutine. It returns ErrServerClosed after Shutdown.
+// own goroutine; with TLSConfig set, it runs TLS over ln. It returns
+// ErrServerClosed after Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
 	if s.TLSConfig != nil {
-		ln = tls.NewListener(ln, withHTTP11(s.TLSConfig))
+		ln = tls.NewListener(ln, s.tlsConfig())
 	}
+	return s.serve(ln)
+}
+
+// serve is the accept loop of Serve.
+func (s *Server) serve(ln net.Listener) error {
 	s.mu.Lock()
 	s.init()
 	if s.shutdown {
@@ -137,7 +146,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			s.mu.Lock()
 			delete(s.listeners, ln)
 			s.mu.Unlock()
-			return err
+			return fmt.Errorf("tether: accept: %w", err)
 		}
 		delay = 0
 		s.mu.Lock()
@@ -189,7 +198,7 @@ func (s *Server) open(nc net.Conn) *Conn {
 		ctx, cancel = context.WithTimeout(ctx, opts.OpenTimeout)
 		defer cancel()
 	}
-	c, err := s.handshake(ctx, nc, opts)
+	c, err := acceptConn(ctx, nc, &s.Options, opts, s.shuttingDown)
 	if err != nil {
 		opts.Logger.Debug("opening handshake failed", "err", err, "remote", remoteString(nc))
 		return nil
@@ -226,48 +235,9 @@ func (s *Server) closeCode() ws.CloseCode {
 	return s.CloseCode
 }
 
-func (s *Server) handshake(ctx context.Context, nc net.Conn, opts resolved) (*Conn, error) {
-	stop := withDeadline(ctx, nc)
-	defer stop()
-	if tc, ok := nc.(*tls.Conn); ok {
-		if err := tc.HandshakeContext(ctx); err != nil {
-			_ = nc.Close()
-			return nil, err
-		}
-	}
-	req, rest, err := readHead(nc, opts.Limits, func(b []byte) (*http.Request, int, error) {
-		return ws.ParseRequest(b, opts.Limits)
-	})
-	if err != nil {
-		var he *ws.HandshakeError
-		if errors.As(err, &he) && he.Status != 0 && ctx.Err() == nil {
-			status, h, body := ws.RejectResponse(err)
-			rejectConn(nc, &Response{Status: status, Header: h, Body: body}, opts.CloseTimeout)
-		} else {
-			_ = nc.Close()
-		}
-		return nil, err
-	}
-	req.RemoteAddr = remoteString(nc)
-	if tc, ok := nc.(*tls.Conn); ok {
-		st := tc.ConnectionState()
-		req.TLS = &st
-	}
-	req = req.WithContext(ctx)
-	w := &rawResponseWriter{nc: nc, rest: rest}
-	c, err := accept(w, req, &s.Options, opts, s.shuttingDown)
-	if err != nil {
-		if !w.hijacked {
-			w.finish(opts.CloseTimeout)
-		}
-		return nil, err
-	}
-	return c, nil
-}
-
 // runHandler runs the handler and closes the connection after it.
 func (s *Server) runHandler(c *Conn) {
-	code, reason := ws.CloseNormal, ""
+	code := ws.CloseNormal
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
@@ -283,7 +253,7 @@ func (s *Server) runHandler(c *Conn) {
 			code = ws.CloseInternalError
 		}
 	}()
-	_ = c.Close(code, reason)
+	_ = c.Close(code, "")
 }
 
 // ServeHTTP makes the server an http.Handler: it upgrades the request and
@@ -298,16 +268,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.handlers.Add(1)
 	s.mu.Unlock()
-	defer s.handlers.Done()
 	c, err := accept(w, r, &s.Options, s.Options.Options.resolve(), s.shuttingDown)
 	if err != nil {
+		s.handlers.Done()
 		return
 	}
 	s.track(c)
-	s.runHandler(c)
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
+	s.serveHandler(c)
 }
 
 // Connections returns the open connections.
@@ -325,7 +292,7 @@ func (s *Server) Connections() []*Conn {
 // handshakes still in progress with 503, closes every connection with
 // CloseCode (1001 by default) concurrently, and waits for every handler to
 // return. If ctx ends first, the remaining connections are aborted and
-// Shutdown returns ctx.Err().
+// Shutdown returns an error wrapping ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.init()
@@ -366,5 +333,5 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	<-waited
-	return fmt.Errorf("ws: shutdown: %w", ctx.Err())
+	return fmt.Errorf("tether: shutdown: %w", ctx.Err())
 }

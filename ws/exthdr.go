@@ -7,64 +7,6 @@ import (
 	"strings"
 )
 
-// isTokenChar reports whether c may appear in an RFC 7230 token.
-func isTokenChar(c byte) bool {
-	if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
-
-// IsToken reports whether s is a non-empty RFC 7230 token.
-func IsToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func skipOWS(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-		i++
-	}
-	return i
-}
-
-func parseToken(s string, i int) (string, int) {
-	j := i
-	for j < len(s) && isTokenChar(s[j]) {
-		j++
-	}
-	return s[i:j], j
-}
-
-// parseQuoted parses a quoted-string starting at s[i] == '"'.
-func parseQuoted(s string, i int) (string, int, bool) {
-	var b strings.Builder
-	for j := i + 1; j < len(s); j++ {
-		switch c := s[j]; {
-		case c == '"':
-			return b.String(), j + 1, true
-		case c == '\\':
-			j++
-			if j >= len(s) {
-				return "", j, false
-			}
-			b.WriteByte(s[j])
-		case c == '\t' || c == ' ' || c == 0x21 || c >= 0x23 && c <= 0x5B || c >= 0x5D && c <= 0x7E || c >= 0x80:
-			b.WriteByte(c)
-		default:
-			return "", j, false
-		}
-	}
-	return "", len(s), false
-}
-
 func extHeaderError(v string, at int) error {
 	return &HandshakeError{Status: http.StatusBadRequest, Err: ErrInvalidHeader,
 		Msg: "invalid Sec-WebSocket-Extensions header: " + quoteForError(v) + " at position " + itoa(int64(at))}
@@ -78,7 +20,7 @@ func ParseExtensions(values []string) ([]ExtensionOffer, error) {
 	for _, v := range values {
 		i := 0
 		for {
-			i = skipOWS(v, i)
+			i = SkipOWS(v, i)
 			if i == len(v) {
 				break
 			}
@@ -86,36 +28,36 @@ func ParseExtensions(values []string) ([]ExtensionOffer, error) {
 				i++
 				continue
 			}
-			name, j := parseToken(v, i)
+			name, j := ParseToken(v, i)
 			if name == "" {
 				return nil, extHeaderError(v, i)
 			}
 			off := ExtensionOffer{Name: name}
-			i = skipOWS(v, j)
+			i = SkipOWS(v, j)
 			for i < len(v) && v[i] == ';' {
-				i = skipOWS(v, i+1)
-				pname, j := parseToken(v, i)
+				i = SkipOWS(v, i+1)
+				pname, j := ParseToken(v, i)
 				if pname == "" {
 					return nil, extHeaderError(v, i)
 				}
 				p := Param{Name: pname}
-				i = skipOWS(v, j)
+				i = SkipOWS(v, j)
 				if i < len(v) && v[i] == '=' {
-					i = skipOWS(v, i+1)
+					i = SkipOWS(v, i+1)
 					if i < len(v) && v[i] == '"' {
-						val, j, ok := parseQuoted(v, i)
+						val, j, ok := ParseQuoted(v, i)
 						if !ok || !IsToken(val) {
 							return nil, extHeaderError(v, i)
 						}
 						p.Value, i = val, j
 					} else {
-						val, j := parseToken(v, i)
+						val, j := ParseToken(v, i)
 						if val == "" {
 							return nil, extHeaderError(v, i)
 						}
 						p.Value, i = val, j
 					}
-					i = skipOWS(v, i)
+					i = SkipOWS(v, i)
 				}
 				off.Params = append(off.Params, p)
 			}
@@ -150,28 +92,6 @@ func FormatExtensions(offers []ExtensionOffer) string {
 		}
 	}
 	return b.String()
-}
-
-// ParseTokenList parses a comma-separated list of tokens (Connection,
-// Upgrade, Sec-WebSocket-Protocol), tolerating empty elements and optional
-// white space. Upgrade values may carry a "/version"; it is kept.
-func ParseTokenList(values []string) ([]string, error) {
-	var out []string
-	for _, v := range values {
-		for _, part := range strings.Split(v, ",") {
-			part = strings.Trim(part, " \t")
-			if part == "" {
-				continue
-			}
-			name, ver, hasVer := strings.Cut(part, "/")
-			if !IsToken(name) || hasVer && !IsToken(ver) {
-				return nil, &HandshakeError{Status: http.StatusBadRequest, Err: ErrInvalidHeader,
-					Msg: "invalid token list " + quoteForError(v)}
-			}
-			out = append(out, part)
-		}
-	}
-	return out, nil
 }
 
 // quoteForError quotes a peer-supplied value for an error message, cut to a

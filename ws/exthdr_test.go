@@ -8,19 +8,6 @@ import (
 	"testing"
 )
 
-func TestIsToken(t *testing.T) {
-	for _, s := range []string{"a", "permessage-deflate", "x-webkit-deflate-frame", "!#$%&'*+-.^_`|~", "Az09"} {
-		if !IsToken(s) {
-			t.Errorf("IsToken(%q) = false", s)
-		}
-	}
-	for _, s := range []string{"", "a b", "a,b", "a;b", "a=b", `"a"`, "a/b", "é", "a\tb", "(a)", "a:b", "[a]", "{a}", "a\\b", "a?", "a@b"} {
-		if IsToken(s) {
-			t.Errorf("IsToken(%q) = true", s)
-		}
-	}
-}
-
 func TestParseExtensionsAcceptsValidHeaders(t *testing.T) {
 	pmd := "permessage-deflate"
 	tests := []struct {
@@ -120,41 +107,6 @@ func TestFormatExtensionsRoundTrips(t *testing.T) {
 	}
 	if FormatExtensions(nil) != "" {
 		t.Fatal("FormatExtensions(nil) not empty")
-	}
-}
-
-func TestParseTokenList(t *testing.T) {
-	tests := []struct {
-		in   []string
-		want []string
-		ok   bool
-	}{
-		{nil, nil, true},
-		{[]string{""}, nil, true},
-		{[]string{"Upgrade"}, []string{"Upgrade"}, true},
-		{[]string{" keep-alive ,\tUpgrade\t"}, []string{"keep-alive", "Upgrade"}, true},
-		{[]string{",,a,,", "b"}, []string{"a", "b"}, true},
-		{[]string{"websocket/13"}, []string{"websocket/13"}, true},
-		{[]string{"chat, superchat"}, []string{"chat", "superchat"}, true},
-		{[]string{"a b"}, nil, false},
-		{[]string{"a/"}, nil, false},
-		{[]string{"/1"}, nil, false},
-		{[]string{"a/b/c"}, nil, false},
-		{[]string{"ok", "a;b"}, nil, false},
-		{[]string{`"quoted"`}, nil, false},
-	}
-	for _, tt := range tests {
-		got, err := ParseTokenList(tt.in)
-		if tt.ok {
-			if err != nil || !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("ParseTokenList(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-			}
-			continue
-		}
-		var he *HandshakeError
-		if !errors.As(err, &he) || he.Status != http.StatusBadRequest || !errors.Is(err, ErrInvalidHeader) {
-			t.Errorf("ParseTokenList(%q) err = %v", tt.in, err)
-		}
 	}
 }
 

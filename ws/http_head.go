@@ -120,7 +120,7 @@ func checkHeaderLine(line []byte, what string) error {
 	}
 	name := line[:colon]
 	for _, c := range name {
-		if !isTokenChar(c) {
+		if !IsTokenChar(c) {
 			return invalidMessage(what, "invalid HTTP header name "+quoteForError(string(name)))
 		}
 	}
