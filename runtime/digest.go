@@ -427,3 +427,12 @@ func (c *digestChallenge) authorization(username, password, method, uri, cnonce 
 	}
 	return b.String(), nil
 }
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

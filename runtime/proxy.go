@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/net/proxy"
 
+	"github.com/tetherws/tether/runtime/internal/iri"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -111,7 +112,7 @@ func ParseProxyURL(raw string) (*url.URL, error) {
 	bad := func(why string, err error) error {
 		return &ProxyError{Proxy: redactProxy(raw), Kind: ErrInvalidProxy, Msg: why, Err: err}
 	}
-	conv, err := iriToURI(raw)
+	conv, err := iri.ToURI(raw)
 	if err != nil {
 		return nil, bad("invalid URL", err)
 	}

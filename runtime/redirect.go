@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/tetherws/tether/runtime/internal/iri"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -135,7 +136,7 @@ func (o *DialOptions) dialFollow(ctx context.Context, u *url.URL, opts resolved)
 // resolveLocation resolves a Location header against u and checks the
 // result like Dial's URL: a ws:// or wss:// URI (an IRI is converted).
 func resolveLocation(u *url.URL, loc string) (*url.URL, error) {
-	conv, err := iriToURI(loc)
+	conv, err := iri.ToURI(loc)
 	if err != nil {
 		return nil, &ws.HandshakeError{Msg: "invalid redirect Location " + strconv.Quote(loc) + ": " + err.Error(), Err: ws.ErrInvalidURI}
 	}
