@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 
+	"github.com/tetherws/tether/runtime/internal/proxytest"
+	"github.com/tetherws/tether/runtime/proxy"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -56,10 +58,10 @@ func TestDialAnIRIWithNonASCIIHostPathAndQuery(t *testing.T) {
 		t.Errorf("request URL %s", got)
 	}
 	// Through a proxy, which sees the ACE name.
-	p := startConnectProxy(t, connectProxyConfig{routes: map[string]string{iriACE + ":80": addr}})
-	c = dial(t, "ws://"+iriHost+"/чат/комната?ключ=значение", &DialOptions{Proxy: ProxyURL(p.url(""))})
+	p := proxytest.StartConnect(t, proxytest.ConnectConfig{Routes: map[string]string{iriACE + ":80": addr}})
+	c = dial(t, "ws://"+iriHost+"/чат/комната?ключ=значение", &DialOptions{Proxy: proxy.URL(p.URL(""))})
 	check(c, iriACE)
-	if got := p.seen()[0].RequestURI; got != iriACE+":80" {
+	if got := p.Seen()[0].RequestURI; got != iriACE+":80" {
 		t.Errorf("CONNECT %s", got)
 	}
 }

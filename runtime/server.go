@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tetherws/tether/runtime/internal/netctx"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -227,7 +228,7 @@ func (s *Server) closeCode() ws.CloseCode {
 }
 
 func (s *Server) handshake(ctx context.Context, nc net.Conn, opts resolved) (*Conn, error) {
-	stop := withDeadline(ctx, nc)
+	stop := netctx.Bind(ctx, nc)
 	defer stop()
 	if tc, ok := nc.(*tls.Conn); ok {
 		if err := tc.HandshakeContext(ctx); err != nil {
