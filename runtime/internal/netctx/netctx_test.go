@@ -42,44 +42,41 @@ func TestBindTakesTheContextsDeadline(t *testing.T) {
 	}
 }
 
-func TestTLSClientDefaultsServerNameAndALPNAndClosesOnFailure(t *testing.T) {
+// hello runs TLSClient on one end of a pipe against a server that records
+// the ClientHello and gives up, and returns the ClientHello, the client's
+// end and TLSClient's error.
+func hello(t *testing.T, cfg *tls.Config, serverName string, protos ...string) (*tls.ClientHelloInfo, net.Conn, error) {
+	t.Helper()
 	a, b := net.Pipe()
-	defer b.Close()
-	hello := make(chan *tls.ClientHelloInfo, 1)
+	t.Cleanup(func() { _ = b.Close() })
+	got := make(chan *tls.ClientHelloInfo, 1)
 	go func() {
 		srv := tls.Server(b, &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
-			hello <- h
+			got <- h
 			return nil, errors.New("no certificate here")
 		}})
 		_ = srv.Handshake()
 	}()
-	_, err := TLSClient(context.Background(), a, nil, "example.test", "h2")
+	_, err := TLSClient(context.Background(), a, cfg, serverName, protos...)
+	return <-got, a, err
+}
+
+func TestTLSClientDefaultsServerNameAndALPNAndClosesOnFailure(t *testing.T) {
+	h, nc, err := hello(t, nil, "example.test", "h2")
 	if err == nil {
 		t.Fatal("handshake with a server that gives up succeeded")
 	}
-	h := <-hello
-	if h.ServerName != "example.test" || len(h.SupportedProtos) != 1 || h.SupportedProtos[0] != "h2" {
+	if h.ServerName != "example.test" || fmt.Sprint(h.SupportedProtos) != "[h2]" {
 		t.Fatalf("ClientHello: SNI %q, ALPN %v; want example.test, [h2]", h.ServerName, h.SupportedProtos)
 	}
-	if _, err := a.Write([]byte("x")); !errors.Is(err, io.ErrClosedPipe) {
+	if _, err := nc.Write([]byte("x")); !errors.Is(err, io.ErrClosedPipe) {
 		t.Fatalf("Write after a failed handshake: %v, want the connection closed", err)
 	}
 }
 
 func TestTLSClientKeepsTheCallersSettings(t *testing.T) {
-	a, b := net.Pipe()
-	defer b.Close()
-	hello := make(chan *tls.ClientHelloInfo, 1)
-	go func() {
-		srv := tls.Server(b, &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
-			hello <- h
-			return nil, errors.New("stop")
-		}})
-		_ = srv.Handshake()
-	}()
 	cfg := &tls.Config{ServerName: "given.test", NextProtos: []string{"http/1.1", "h2"}}
-	_, _ = TLSClient(context.Background(), a, cfg, "default.test", "h2")
-	h := <-hello
+	h, _, _ := hello(t, cfg, "default.test", "h2")
 	if h.ServerName != "given.test" || fmt.Sprint(h.SupportedProtos) != "[http/1.1 h2]" {
 		t.Fatalf("ClientHello: SNI %q, ALPN %v", h.ServerName, h.SupportedProtos)
 	}
