@@ -40,8 +40,11 @@ func (o *DialOptions) connect(ctx context.Context, u *url.URL) (net.Conn, error)
 	default:
 		nc, err = o.dialTCP(ctx, u)
 	}
-	if err != nil || u.Scheme != "wss" {
-		return nc, err
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "wss" {
+		return nc, nil
 	}
 	alpn := "http/1.1"
 	if o.HTTP2 {
