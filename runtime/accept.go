@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tetherws/tether/runtime/internal/h2stream"
+	"github.com/tetherws/tether/runtime/internal/netctx"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -268,7 +269,7 @@ func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resol
 // answers and closes the connection. ctx bounds the handshake.
 func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolved, shutting func() bool) (*Conn, error) {
 	// Once only: after the connection starts, its deadlines are its own.
-	stop := sync.OnceFunc(withDeadline(ctx, nc))
+	stop := sync.OnceFunc(netctx.Bind(ctx, nc))
 	defer stop()
 	if tc, ok := nc.(*tls.Conn); ok {
 		if err := tc.HandshakeContext(ctx); err != nil {

@@ -1,161 +1,20 @@
 package runtime
 
 import (
-	"context"
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
-	"net"
-	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/tetherws/tether/ws"
 )
-
-// Credentials authenticate the client's opening handshake with HTTP Basic
-// or Digest authentication (RFC 7617, RFC 7616).
-type Credentials struct {
-	Username, Password string
-	// DigestOnly never sends the password in Basic credentials: the first
-	// request carries none, and only a Digest challenge is answered.
-	// Without it, Basic credentials go with the first request (as Python
-	// websockets does with user info in the URL), and a 401 Digest
-	// challenge is still answered.
-	DigestOnly bool
-}
-
-// dialAttempt makes one connection attempt to u: connect, then the
-// handshake. With credentials (cred, else the user info of u), it sends
-// Basic credentials unless cred.DigestOnly, and answers a 401 Digest
-// challenge once: on the same connection when the server keeps it open,
-// else on a fresh one.
-func (o *DialOptions) dialAttempt(ctx context.Context, u *url.URL, hdr http.Header, cred *Credentials, opts resolved) (*Conn, *http.Response, error) {
-	oc := *o
-	oc.Header = hdr
-	if cred == nil && u.User != nil {
-		pw, _ := u.User.Password()
-		cred = &Credentials{Username: u.User.Username(), Password: pw}
-	}
-	if cred != nil {
-		bare := *u
-		bare.User = nil
-		u = &bare
-		if !cred.DigestOnly {
-			oc.Header = withHeader(hdr, "Authorization", basicAuthorization(cred.Username, cred.Password))
-		}
-	}
-	nc, err := oc.connect(ctx, u)
-	if err != nil {
-		return nil, nil, openError(ctx, fmt.Errorf("ws: dial %s: %w", u.Redacted(), err))
-	}
-	c, resp, err := handshakeClient(ctx, nc, u, &oc, opts)
-	if err == nil {
-		return c, resp, nil
-	}
-	var ch *digestChallenge
-	if cred != nil && resp != nil && resp.StatusCode == http.StatusUnauthorized && ctx.Err() == nil {
-		ch = pickDigestChallenge(resp.Header.Values("Www-Authenticate"))
-	}
-	if ch == nil {
-		_ = nc.Close()
-		return nil, resp, openError(ctx, err)
-	}
-	method := http.MethodGet
-	if o.HTTP2 {
-		method = http.MethodConnect // RFC 8441: the handshake is a CONNECT
-	}
-	authz, aerr := ch.authorization(cred.Username, cred.Password, method, u.RequestURI(), newCnonce(), 1)
-	if aerr != nil {
-		_ = nc.Close()
-		return nil, resp, fmt.Errorf("%w (digest: %w)", err, aerr)
-	}
-	opts.Logger.Debug("answering a Digest challenge", "algorithm", ch.algorithm)
-	oc.Header = withHeader(hdr, "Authorization", authz)
-	if keepsAlive(resp) && !o.HTTP2 { // an HTTP/2 retry needs a new session
-		c, resp2, err2 := handshakeClient(ctx, nc, u, &oc, opts)
-		if err2 == nil {
-			return c, resp2, nil
-		}
-		_ = nc.Close()
-		if resp2 != nil || ctx.Err() != nil || o.NetConn != nil {
-			return nil, resp2, openError(ctx, err2)
-		}
-		// The server closed the connection after all: use a fresh one.
-	} else {
-		_ = nc.Close()
-		if o.NetConn != nil {
-			return nil, resp, err
-		}
-	}
-	if nc, err = oc.connect(ctx, u); err != nil {
-		return nil, nil, openError(ctx, fmt.Errorf("ws: dial %s: %w", u.Redacted(), err))
-	}
-	if c, resp, err = handshakeClient(ctx, nc, u, &oc, opts); err != nil {
-		_ = nc.Close()
-		return nil, resp, openError(ctx, err)
-	}
-	return c, resp, nil
-}
-
-// openError says that a failure was caused by the open timeout: the
-// context ended, or a socket deadline passed. A read cut by the deadline
-// is also a *ws.HandshakeError ("connection closed in the HTTP head"), and
-// the deadline, which comes from the context, may pass a moment before
-// ctx.Err() says so: label it all the same.
-func openError(ctx context.Context, err error) error {
-	if isTimeout(err) || ctx.Err() != nil && !errors.Is(err, ws.ErrInvalidHandshake) {
-		return fmt.Errorf("ws: timed out during opening handshake: %w", err)
-	}
-	return err
-}
-
-// isTimeout reports a network timeout (os.ErrDeadlineExceeded among them)
-// or an expired context.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
-}
-
-// withHeader returns a copy of h with key set to value.
-func withHeader(h http.Header, key, value string) http.Header {
-	h = h.Clone()
-	if h == nil {
-		h = make(http.Header)
-	}
-	h.Set(key, value)
-	return h
-}
 
 func basicAuthorization(user, password string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
-}
-
-// keepsAlive reports whether the connection that carried resp, whose body
-// has been read, may carry another request: HTTP/1.1, no "Connection:
-// close", and a body delimited by Content-Length or chunked encoding.
-func keepsAlive(resp *http.Response) bool {
-	if resp.ProtoMajor != 1 || resp.ProtoMinor != 1 {
-		return false
-	}
-	for _, v := range resp.Header.Values("Connection") {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), "close") {
-				return false
-			}
-		}
-	}
-	if resp.Header.Get("Content-Length") != "" {
-		return true
-	}
-	te := resp.Header.Values("Transfer-Encoding")
-	return len(te) > 0 && strings.EqualFold(strings.TrimSpace(te[len(te)-1]), "chunked")
 }
 
 func newCnonce() string {
@@ -426,4 +285,13 @@ func (c *digestChallenge) authorization(username, password, method, uri, cnonce 
 		b.WriteString(", userhash=true")
 	}
 	return b.String(), nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

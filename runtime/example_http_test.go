@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 
 	"github.com/tetherws/tether/runtime"
 	"github.com/tetherws/tether/ws"
@@ -59,27 +58,4 @@ func ExampleRouter() {
 	// Output:
 	// welcome to gophers
 	// HTTP 404: Not Found
-}
-
-// Proxies: by default Dial takes them from the environment (ws_proxy,
-// wss_proxy, socks_proxy, https_proxy, http_proxy, all_proxy, no_proxy),
-// as Python websockets does. ProxyURL sets one, NoProxy turns them off,
-// and a function can choose per URL. cmd/examples/proxyclient runs a
-// complete client through a proxy.
-func ExampleProxyURL() {
-	_ = &runtime.DialOptions{Proxy: runtime.ProxyURL("socks5h://user:password@127.0.0.1:1080")}
-	_ = &runtime.DialOptions{Proxy: runtime.NoProxy}
-	_ = &runtime.DialOptions{Proxy: func(target *url.URL) (*url.URL, error) {
-		if target.Hostname() == "internal.example" {
-			return nil, nil // direct
-		}
-		return runtime.ProxyFromEnvironment(target)
-	}}
-
-	_, _, err := runtime.Dial(context.Background(), "ws://example.com/", &runtime.DialOptions{
-		Proxy: runtime.ProxyURL("ftp://proxy.example"),
-	})
-	fmt.Println(errors.Is(err, runtime.ErrInvalidProxy))
-	// Output:
-	// true
 }

@@ -9,13 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/net/http2"
 
+	"github.com/tetherws/tether/runtime/internal/h2stream"
 	_ "github.com/tetherws/tether/runtime/xconnect" // RFC 8441 in net/http's HTTP/2 server
 	"github.com/tetherws/tether/ws"
 )
@@ -318,13 +318,17 @@ func h2RawRequest(t *testing.T, u string, o *DialOptions, edit func(*http.Reques
 		t.Fatal(err)
 	}
 	edit(req)
-	hc := newH2Client(nc, ws.Limits{})
+	hc := h2stream.NewClient(nc, ws.Limits{})
 	defer hc.Close()
-	resp, err := hc.roundTrip(req)
+	resp, err := hc.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, hc.readBody(ws.Limits{})
+	body, err := ws.ReadResponseBody(hc, resp, ws.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
 }
 
 // TestH2ServerStillServesHTTP11: the server that takes RFC 8441 requests
@@ -396,41 +400,6 @@ func TestH2DialWithoutServerSupport(t *testing.T) {
 			t.Fatalf("Dial: %v, want ErrHTTP2Unsupported", err)
 		}
 	})
-}
-
-// TestH2ClientDeadlines: a deadline on the client's stream fails the
-// waiting Read or Write with os.ErrDeadlineExceeded; clearing it lets the
-// next call wait again.
-func TestH2ClientDeadlines(t *testing.T) {
-	a, b := net.Pipe()
-	defer b.Close()
-	c := newH2Client(a, ws.Limits{})
-	defer c.Close()
-	c.sendConn = 0 // no send window: Write waits
-	if err := c.SetDeadline(time.Now().Add(10 * time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("Read: %v, want os.ErrDeadlineExceeded", err)
-	}
-	if _, err := c.Write([]byte("x")); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("Write: %v, want os.ErrDeadlineExceeded", err)
-	}
-	if err := c.SetReadDeadline(time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	read := make(chan error, 1)
-	go func() {
-		_, err := c.Read(make([]byte, 1))
-		read <- err
-	}()
-	c.mu.Lock()
-	c.eof = true
-	c.cond.Broadcast()
-	c.mu.Unlock()
-	if err := <-read; err != io.EOF {
-		t.Fatalf("Read after clearing the deadline: %v, want io.EOF", err)
-	}
 }
 
 // TestH2OutlivesServerTimeouts: http.Server's ReadTimeout and WriteTimeout

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tetherws/tether/runtime/proxy"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -145,7 +146,7 @@ func TestProxyConnectAnswerDrippedOneBytePerWrite(t *testing.T) {
 		go func() { _, _ = io.Copy(up, br); _ = up.(*net.TCPConn).CloseWrite() }()
 		_, _ = io.Copy(nc, up)
 	}()
-	c := dial(t, "ws://"+target+"/", &DialOptions{Proxy: ProxyURL("http://" + ln.Addr().String())})
+	c := dial(t, "ws://"+target+"/", &DialOptions{Proxy: proxy.URL("http://" + ln.Addr().String())})
 	if err := c.SendText(testCtx(t), "through the proxy"); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 
+	"github.com/tetherws/tether/runtime/internal/proxytest"
+	"github.com/tetherws/tether/runtime/proxy"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -14,25 +16,8 @@ const (
 	iriACE  = "xn--e1afmkfd.xn--80akhbyknj4f"
 )
 
-func TestIRIToURI(t *testing.T) {
-	for in, want := range map[string]string{
-		"ws://example.com/chat?x=1":             "ws://example.com/chat?x=1",
-		"ws://" + iriHost + "/":                 "ws://" + iriACE + "/",
-		"ws://ПРИМЕР.испытание:8080/":           "ws://" + iriACE + ":8080/",
-		"ws://h/путь?ключ=значение":             "ws://h/%D0%BF%D1%83%D1%82%D1%8C?%D0%BA%D0%BB%D1%8E%D1%87=%D0%B7%D0%BD%D0%B0%D1%87%D0%B5%D0%BD%D0%B8%D0%B5",
-		"ws://h/caf%C3%A9/café":                 "ws://h/caf%C3%A9/caf%C3%A9", // existing escapes kept
-		"wss://zoë:ünï@h/":                      "wss://zo%C3%AB:%C3%BCn%C3%AF@h/",
-		"ws://[::1]:80/ü":                       "ws://[::1]:80/%C3%BC",
-		"ws://h/a b?c d":                        "ws://h/a%20b?c%20d",
-		"ws://h/?q=<\"{|}>":                     "ws://h/?q=%3C%22%7B%7C%7D%3E",
-		"ws://" + iriHost + "/:@!$&'()*+,;=?/?": "ws://" + iriACE + "/:@!$&'()*+,;=?/?", // delimiters kept
-	} {
-		got, err := iriToURI(in)
-		if err != nil || got != want {
-			t.Errorf("iriToURI(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	if _, err := parseIRI("ws://\u0301abc.испытание/"); !errors.Is(err, ws.ErrInvalidURI) {
+func TestDialRefusesAnInvalidIDN(t *testing.T) {
+	if _, _, err := Dial(testCtx(t), "ws://\u0301abc.испытание/", nil); !errors.Is(err, ws.ErrInvalidURI) {
 		t.Errorf("invalid IDN: err = %v", err)
 	}
 }
@@ -73,10 +58,10 @@ func TestDialAnIRIWithNonASCIIHostPathAndQuery(t *testing.T) {
 		t.Errorf("request URL %s", got)
 	}
 	// Through a proxy, which sees the ACE name.
-	p := startConnectProxy(t, connectProxyConfig{routes: map[string]string{iriACE + ":80": addr}})
-	c = dial(t, "ws://"+iriHost+"/чат/комната?ключ=значение", &DialOptions{Proxy: ProxyURL(p.url(""))})
+	p := proxytest.StartConnect(t, proxytest.ConnectConfig{Routes: map[string]string{iriACE + ":80": addr}})
+	c = dial(t, "ws://"+iriHost+"/чат/комната?ключ=значение", &DialOptions{Proxy: proxy.URL(p.URL(""))})
 	check(c, iriACE)
-	if got := p.seen()[0].RequestURI; got != iriACE+":80" {
+	if got := p.Seen()[0].RequestURI; got != iriACE+":80" {
 		t.Errorf("CONNECT %s", got)
 	}
 }

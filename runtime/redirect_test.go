@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tetherws/tether/runtime/internal/netctx"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -289,7 +290,7 @@ func TestOneOpenTimeoutCoversAllRedirectAttempts(t *testing.T) {
 		Options:      Options{OpenTimeout: 300 * time.Millisecond},
 		MaxRedirects: 1 << 30,
 	})
-	if !isTimeout(err) || !strings.Contains(fmtErr(err), "timed out during opening handshake") {
+	if !netctx.IsTimeout(err) || !strings.Contains(fmtErr(err), "timed out during opening handshake") {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
 	if n := len(rs.requests()); n < 2 {

@@ -131,14 +131,27 @@ func ParseURI(raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// DefaultPort returns the port a URL of this scheme (lower case) means
+// when it names none: "80" for ws and http, "443" for wss and https, ""
+// for another scheme.
+func DefaultPort(scheme string) string {
+	switch scheme {
+	case "ws", "http":
+		return "80"
+	case "wss", "https":
+		return "443"
+	}
+	return ""
+}
+
 // HostHeader returns the Host header value for u: the port is omitted when
-// it is the scheme's default (80 for ws, 443 for wss).
+// it is the scheme's default (see DefaultPort).
 func HostHeader(u *url.URL) string {
 	host, port := u.Hostname(), u.Port()
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
-	if port == "" || u.Scheme == "ws" && port == "80" || u.Scheme == "wss" && port == "443" {
+	if port == "" || port == DefaultPort(u.Scheme) {
 		return host
 	}
 	return host + ":" + port

@@ -112,6 +112,14 @@ func TestHostHeaderOmitsDefaultPort(t *testing.T) {
 	}
 }
 
+func TestDefaultPort(t *testing.T) {
+	for scheme, want := range map[string]string{"ws": "80", "http": "80", "wss": "443", "https": "443", "socks5": "", "": ""} {
+		if got := DefaultPort(scheme); got != want {
+			t.Errorf("DefaultPort(%q) = %q, want %q", scheme, got, want)
+		}
+	}
+}
+
 func TestClientRequestHeaders(t *testing.T) {
 	u, err := ParseURI("ws://user:p%40ss@Example.com:8080/chat?room=1")
 	if err != nil {

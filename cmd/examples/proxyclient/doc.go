@@ -8,7 +8,7 @@
 // -proxy takes http, https, socks5, socks5h, socks4 and socks4a URLs.
 // Without it the proxy comes from the environment as in Python websockets
 // (ws_proxy / wss_proxy, socks_proxy, https_proxy, http_proxy, all_proxy,
-// and no_proxy; see runtime.ProxyFromEnvironment); -direct turns proxies
+// and no_proxy; see proxy.FromEnvironment); -direct turns proxies
 // off.
 //
 // With no -url it runs a demo on loopback: an echo server, and an HTTP

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tetherws/tether/runtime"
+	"github.com/tetherws/tether/runtime/proxy"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -35,9 +36,9 @@ func main() {
 		o := &runtime.DialOptions{}
 		switch {
 		case *direct:
-			o.Proxy = runtime.NoProxy
+			o.Proxy = proxy.Direct
 		case *proxyURL != "":
-			o.Proxy = runtime.ProxyURL(*proxyURL)
+			o.Proxy = proxy.URL(*proxyURL)
 		}
 		err = roundTrip(ctx, os.Stdout, *target, o, *msg)
 	}
@@ -96,29 +97,29 @@ func demo(ctx context.Context, out io.Writer) error {
 		<-served
 	}()
 
-	proxy, err := startProxy("demo", "s3cret")
+	httpProxy, err := startProxy("demo", "s3cret")
 	if err != nil {
 		return err
 	}
-	defer proxy.close()
+	defer httpProxy.close()
 
 	target := "ws://" + ln.Addr().String() + "/"
-	fmt.Fprintf(out, "echo server %s, proxy %s\n", target, proxy.addr())
-	good := &runtime.DialOptions{Proxy: runtime.ProxyURL("http://demo:s3cret@" + proxy.addr())}
+	fmt.Fprintf(out, "echo server %s, proxy %s\n", target, httpProxy.addr())
+	good := &runtime.DialOptions{Proxy: proxy.URL("http://demo:s3cret@" + httpProxy.addr())}
 	if err := roundTrip(ctx, out, target, good, "hello through the proxy"); err != nil {
 		return err
 	}
-	bad := &runtime.DialOptions{Proxy: runtime.ProxyURL("http://demo:wrong@" + proxy.addr())}
+	bad := &runtime.DialOptions{Proxy: proxy.URL("http://demo:wrong@" + httpProxy.addr())}
 	err = roundTrip(ctx, out, target, bad, "never sent")
-	if !errors.Is(err, runtime.ErrProxyAuth) {
+	if !errors.Is(err, proxy.ErrAuth) {
 		return fmt.Errorf("wrong proxy password: got %v", err)
 	}
 	fmt.Fprintf(out, "wrong password: %v\n", err)
 	return nil
 }
 
-// proxy is a tiny HTTP CONNECT proxy that wants Basic credentials.
-type proxy struct {
+// demoProxy is a tiny HTTP CONNECT proxy that wants Basic credentials.
+type demoProxy struct {
 	ln    net.Listener
 	authz string
 	wg    sync.WaitGroup
@@ -126,12 +127,12 @@ type proxy struct {
 	conns map[net.Conn]struct{}
 }
 
-func startProxy(user, password string) (*proxy, error) {
+func startProxy(user, password string) (*demoProxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &proxy{
+	p := &demoProxy{
 		ln:    ln,
 		authz: "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password)),
 		conns: map[net.Conn]struct{}{},
@@ -155,16 +156,16 @@ func startProxy(user, password string) (*proxy, error) {
 	return p, nil
 }
 
-func (p *proxy) addr() string { return p.ln.Addr().String() }
+func (p *demoProxy) addr() string { return p.ln.Addr().String() }
 
-func (p *proxy) track(c net.Conn) {
+func (p *demoProxy) track(c net.Conn) {
 	p.mu.Lock()
 	p.conns[c] = struct{}{}
 	p.mu.Unlock()
 }
 
 // close stops the proxy and every tunnel, and waits for them.
-func (p *proxy) close() {
+func (p *demoProxy) close() {
 	_ = p.ln.Close()
 	p.mu.Lock()
 	for c := range p.conns {
@@ -174,7 +175,7 @@ func (p *proxy) close() {
 	p.wg.Wait()
 }
 
-func (p *proxy) serve(c net.Conn) {
+func (p *demoProxy) serve(c net.Conn) {
 	defer c.Close()
 	br := bufio.NewReader(c)
 	req, err := http.ReadRequest(br)

@@ -20,7 +20,7 @@ func TestDemoConnectsThroughTheProxyAndReportsAWrongPassword(t *testing.T) {
 	for _, want := range []string{
 		"received: hello through the proxy\n",
 		"wrong password: ",
-		"proxy http://demo:xxxxx@",
+		"proxy: http://demo:xxxxx@",
 		"proxy rejected connection: HTTP 407",
 	} {
 		if !strings.Contains(got, want) {

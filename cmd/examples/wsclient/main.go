@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tetherws/tether/runtime"
+	"github.com/tetherws/tether/runtime/proxy"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -126,9 +127,9 @@ func (cfg config) dialOptions() *runtime.DialOptions {
 	}
 	switch {
 	case cfg.NoProxy:
-		o.Proxy = runtime.NoProxy
+		o.Proxy = proxy.Direct
 	case cfg.Proxy != "":
-		o.Proxy = runtime.ProxyURL(cfg.Proxy)
+		o.Proxy = proxy.URL(cfg.Proxy)
 	}
 	return o
 }

@@ -1,9 +1,8 @@
-package runtime
+package h2stream
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -25,92 +23,31 @@ import (
 	"github.com/tetherws/tether/ws"
 )
 
-// WebSockets over HTTP/2 (RFC 8441), client side. Go 1.26's net/http
-// client cannot send an extended CONNECT: http.Transport and
-// http.ClientConn reject the ":protocol" header before the request reaches
-// their HTTP/2 code ("invalid header field name"), and
-// golang.org/x/net/http2.Transport, which still can, is deprecated in
-// favour of them. So Dial speaks the little HTTP/2 it needs itself, with
-// the frame codec and HPACK of golang.org/x/net/http2: one HTTP/2
-// connection per WebSocket, one stream on it.
-
-// ErrHTTP2Unsupported is the cause of a Dial with DialOptions.HTTP2 that
-// reached a server that does not do WebSockets over HTTP/2: it did not
-// select "h2" with TLS ALPN, or did not advertise
-// SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3). It comes wrapped in a
-// *ws.HandshakeError.
-var ErrHTTP2Unsupported = errors.New("ws: server does not support WebSockets over HTTP/2 (RFC 8441)")
+// ErrUnsupported is the cause of a failed RoundTrip with a server that
+// does not do WebSockets over HTTP/2: it did not select "h2" with TLS
+// ALPN, or did not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441
+// §3). It comes wrapped in a *ws.HandshakeError.
+var ErrUnsupported = errors.New("tether: server does not support WebSockets over HTTP/2 (RFC 8441)")
 
 const (
-	h2Stream        = 1       // the client's first stream: the only one
-	h2Window        = 1 << 20 // receive window, per stream and per connection
-	h2DefaultWindow = 65535   // RFC 9113 §6.9.2
-	h2MaxFrame      = 16384   // the frame size we accept (the default)
+	streamID      = 1       // the client's first stream: the only one
+	window        = 1 << 20 // receive window, per stream and per connection
+	defaultWindow = 65535   // RFC 9113 §6.9.2
+	maxFrame      = 16384   // the frame size we accept (the default)
 )
 
-// handshakeClientH2 runs the RFC 8441 handshake on nc: HTTP/2 preface and
-// settings, the extended CONNECT request, the response; then starts the
-// connection on the stream.
-func handshakeClientH2(ctx context.Context, nc net.Conn, u *url.URL, o *DialOptions, opts resolved) (*Conn, *http.Response, error) {
-	stop := withDeadline(ctx, nc)
-	defer stop()
-	if tc, ok := nc.(interface{ ConnectionState() tls.ConnectionState }); ok {
-		if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
-			return nil, nil, &ws.HandshakeError{Msg: "TLS ALPN selected " + strconv.Quote(p) + ", not h2: " + ErrHTTP2Unsupported.Error(), Err: ErrHTTP2Unsupported}
-		}
-	}
-	exts, err := clientExtensions(o)
-	if err != nil {
-		return nil, nil, err
-	}
-	hs := ws.ClientHandshake{
-		Origin:        o.Origin,
-		Subprotocols:  o.Subprotocols,
-		Extensions:    exts,
-		Header:        o.Header,
-		UserAgent:     o.UserAgent,
-		OmitUserAgent: o.OmitUserAgent,
-	}
-	req, err := hs.RequestH2(u)
-	if err != nil {
-		return nil, nil, err
-	}
-	hc := newH2Client(nc, opts.Limits)
-	resp, err := hc.roundTrip(req)
-	if err != nil {
-		hc.Close()
-		return nil, nil, err
-	}
-	resp.Request = req
-	neg, err := hs.CheckH2(resp)
-	if err != nil {
-		var se *ws.StatusError
-		if errors.As(err, &se) {
-			se.Body = hc.readBody(opts.Limits)
-		}
-		hc.Close()
-		return nil, resp, err
-	}
-	stop()
-	c := newConn(connParams{
-		nc: hc, side: ws.Client, opts: opts, negotiated: neg,
-		request: req, response: resp,
-	})
-	c.log.Debug("= connection open", "proto", "HTTP/2.0")
-	return c, resp, nil
-}
-
-// h2Client is the client's end of an RFC 8441 stream as a net.Conn, on an
-// HTTP/2 connection of its own. A goroutine reads the frames (and answers
-// SETTINGS and PING) until the connection closes; received DATA waits in
-// a buffer bounded by the receive window, which is reopened as Read
-// consumes it, so a reader that stops pushes back on the server.
-type h2Client struct {
+// Client is the client's end of an RFC 8441 stream as a net.Conn, on an
+// HTTP/2 connection of its own: NewClient, then RoundTrip with the
+// handshake request, then Read and Write the WebSocket's bytes. A
+// goroutine reads the frames (and answers SETTINGS and PING) until the
+// connection closes; received DATA waits in a buffer bounded by the
+// receive window, which is reopened as Read consumes it, so a reader that
+// stops pushes back on the server.
+type Client struct {
 	nc   net.Conn
 	fr   *http2.Framer
 	wmu  sync.Mutex // serializes frame writes
 	done chan struct{}
-	lim  ws.Limits
 
 	mu   sync.Mutex
 	cond sync.Cond // on mu: data, window, end, deadline
@@ -137,15 +74,18 @@ type h2Client struct {
 	rtimer, wtimer *time.Timer
 }
 
-func newH2Client(nc net.Conn, lim ws.Limits) *h2Client {
-	c := &h2Client{
+// NewClient returns the client's end of a stream on nc, a new connection
+// to the server (over TLS, which must have selected "h2" with ALPN, or
+// cleartext with prior knowledge). lim bounds the response's header list
+// (Limits.MaxHeadSize).
+func NewClient(nc net.Conn, lim ws.Limits) *Client {
+	c := &Client{
 		nc:           nc,
 		done:         make(chan struct{}),
-		lim:          lim,
-		sendConn:     h2DefaultWindow,
-		sendStream:   h2DefaultWindow,
-		peerInitial:  h2DefaultWindow,
-		peerMaxFrame: h2MaxFrame,
+		sendConn:     defaultWindow,
+		sendStream:   defaultWindow,
+		peerInitial:  defaultWindow,
+		peerMaxFrame: maxFrame,
 	}
 	c.cond.L = &c.mu
 	c.fr = http2.NewFramer(nc, bufio.NewReaderSize(nc, 4096))
@@ -155,19 +95,29 @@ func newH2Client(nc net.Conn, lim ws.Limits) *h2Client {
 	return c
 }
 
-// roundTrip sends the connection preface and req, and reads until the
-// response headers.
-func (c *h2Client) roundTrip(req *http.Request) (*http.Response, error) {
+// RoundTrip opens the HTTP/2 connection (preface and settings), sends req,
+// the extended CONNECT of ws.ClientHandshake.RequestH2, and reads until the
+// response headers; from then on a goroutine reads the connection's
+// frames until Close. Call it once. The response's body, if any, is what
+// Read returns next. A server that does not do RFC 8441 gives a
+// *ws.HandshakeError matching ErrUnsupported; other failures are
+// *ws.HandshakeErrors too, or the network error.
+func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	if tc, ok := c.nc.(interface{ ConnectionState() tls.ConnectionState }); ok {
+		if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
+			return nil, &ws.HandshakeError{Msg: "TLS ALPN selected " + strconv.Quote(p) + ", not h2: " + ErrUnsupported.Error(), Err: ErrUnsupported}
+		}
+	}
 	if _, err := io.WriteString(c.nc, http2.ClientPreface); err != nil {
 		return nil, err
 	}
 	err := c.fr.WriteSettings(
 		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
-		http2.Setting{ID: http2.SettingInitialWindowSize, Val: h2Window},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: window},
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: c.fr.MaxHeaderListSize},
 	)
 	if err == nil {
-		err = c.fr.WriteWindowUpdate(0, h2Window-h2DefaultWindow)
+		err = c.fr.WriteWindowUpdate(0, window-defaultWindow)
 	}
 	if err != nil {
 		return nil, err
@@ -177,18 +127,18 @@ func (c *h2Client) roundTrip(req *http.Request) (*http.Response, error) {
 	for !c.settingsSeen {
 		f, err := c.fr.ReadFrame()
 		if err != nil {
-			return nil, h2HandshakeError("reading the server's SETTINGS", err)
+			return nil, handshakeError("reading the server's SETTINGS", err)
 		}
 		if _, ok := f.(*http2.SettingsFrame); !ok {
 			return nil, &ws.HandshakeError{Msg: "HTTP/2 server did not start with SETTINGS", Err: ws.ErrInvalidMessage}
 		}
 		if err := c.handle(f); err != nil {
-			return nil, h2HandshakeError("reading the server's SETTINGS", err)
+			return nil, handshakeError("reading the server's SETTINGS", err)
 		}
 	}
 	if !c.extConnect {
-		return nil, &ws.HandshakeError{Msg: "no SETTINGS_ENABLE_CONNECT_PROTOCOL: " + ErrHTTP2Unsupported.Error() +
-			" (a Go net/http server needs GODEBUG=http2xconnect=1; see package runtime/xconnect)", Err: ErrHTTP2Unsupported}
+		return nil, &ws.HandshakeError{Msg: "no SETTINGS_ENABLE_CONNECT_PROTOCOL: " + ErrUnsupported.Error() +
+			" (a Go net/http server needs GODEBUG=http2xconnect=1; see package runtime/xconnect)", Err: ErrUnsupported}
 	}
 	if err := c.writeHeaders(req); err != nil {
 		return nil, err
@@ -203,25 +153,25 @@ func (c *h2Client) roundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		if rerr != nil {
-			return nil, h2HandshakeError("waiting for the response", rerr)
+			return nil, handshakeError("waiting for the response", rerr)
 		}
 		f, err := c.fr.ReadFrame()
 		if err == nil {
 			err = c.handle(f)
 		}
 		if err != nil {
-			return nil, h2HandshakeError("reading the response", err)
+			return nil, handshakeError("reading the response", err)
 		}
 	}
 }
 
-func h2HandshakeError(what string, err error) error {
+func handshakeError(what string, err error) error {
 	return &ws.HandshakeError{Msg: "HTTP/2: " + what + ": " + err.Error(), Err: fmt.Errorf("%w: %w", ws.ErrInvalidMessage, err)}
 }
 
 // writeHeaders sends req's HEADERS (and CONTINUATION) frames: the
 // pseudo-headers of RFC 8441 §4, then the header fields.
-func (c *h2Client) writeHeaders(req *http.Request) error {
+func (c *Client) writeHeaders(req *http.Request) error {
 	var block bytes.Buffer
 	enc := hpack.NewEncoder(&block)
 	enc.SetMaxDynamicTableSize(0) // one header block: no use for the dynamic table
@@ -260,9 +210,9 @@ func (c *h2Client) writeHeaders(req *http.Request) error {
 		b = b[len(chunk):]
 		var err error
 		if first {
-			err = c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: h2Stream, BlockFragment: chunk, EndHeaders: len(b) == 0})
+			err = c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: streamID, BlockFragment: chunk, EndHeaders: len(b) == 0})
 		} else {
-			err = c.fr.WriteContinuation(h2Stream, len(b) == 0, chunk)
+			err = c.fr.WriteContinuation(streamID, len(b) == 0, chunk)
 		}
 		if err != nil {
 			return err
@@ -272,7 +222,7 @@ func (c *h2Client) writeHeaders(req *http.Request) error {
 }
 
 // readLoop reads frames until the connection fails or closes.
-func (c *h2Client) readLoop() {
+func (c *Client) readLoop() {
 	defer close(c.done)
 	for {
 		f, err := c.fr.ReadFrame()
@@ -288,7 +238,7 @@ func (c *h2Client) readLoop() {
 
 // fail records the end of the connection and wakes every waiter. A
 // connection error is reported to the server with GOAWAY.
-func (c *h2Client) fail(err error) {
+func (c *Client) fail(err error) {
 	var ce http2.ConnectionError
 	if errors.As(err, &ce) {
 		c.wmu.Lock()
@@ -304,7 +254,7 @@ func (c *h2Client) fail(err error) {
 }
 
 // handle processes one frame from the server.
-func (c *h2Client) handle(f http2.Frame) error {
+func (c *Client) handle(f http2.Frame) error {
 	switch f := f.(type) {
 	case *http2.SettingsFrame:
 		if f.IsAck() {
@@ -352,13 +302,13 @@ func (c *h2Client) handle(f http2.Frame) error {
 			if c.sendConn > math.MaxInt32 {
 				return http2.ConnectionError(http2.ErrCodeFlowControl)
 			}
-		case h2Stream:
+		case streamID:
 			c.sendStream += int64(f.Increment)
 		}
 		c.cond.Broadcast()
 		return nil
 	case *http2.MetaHeadersFrame:
-		if f.StreamID != h2Stream {
+		if f.StreamID != streamID {
 			return http2.ConnectionError(http2.ErrCodeProtocol)
 		}
 		c.mu.Lock()
@@ -393,10 +343,10 @@ func (c *h2Client) handle(f http2.Frame) error {
 		n := int(f.Length) // with padding: all of it counts against the windows
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if f.StreamID != h2Stream || c.resp == nil || c.eof {
+		if f.StreamID != streamID || c.resp == nil || c.eof {
 			return http2.ConnectionError(http2.ErrCodeProtocol)
 		}
-		if len(c.buf)-c.off+c.unacked+n > h2Window {
+		if len(c.buf)-c.off+c.unacked+n > window {
 			return http2.ConnectionError(http2.ErrCodeFlowControl)
 		}
 		data := f.Data()
@@ -410,7 +360,7 @@ func (c *h2Client) handle(f http2.Frame) error {
 		c.cond.Broadcast()
 		return nil
 	case *http2.RSTStreamFrame:
-		if f.StreamID != h2Stream {
+		if f.StreamID != streamID {
 			return nil
 		}
 		c.mu.Lock()
@@ -421,17 +371,17 @@ func (c *h2Client) handle(f http2.Frame) error {
 		// open: the end of the stream, not a failure.
 		if !c.eof || f.ErrCode != http2.ErrCodeNo {
 			if c.rerr == nil {
-				c.rerr = fmt.Errorf("ws: HTTP/2 stream reset by the server: %w", http2.StreamError{StreamID: f.StreamID, Code: f.ErrCode})
+				c.rerr = fmt.Errorf("tether: HTTP/2 stream reset by the server: %w", http2.StreamError{StreamID: f.StreamID, Code: f.ErrCode})
 			}
 		}
 		c.cond.Broadcast()
 		return nil
 	case *http2.GoAwayFrame:
-		if f.LastStreamID < h2Stream {
-			return fmt.Errorf("ws: HTTP/2 server went away before the stream (%v)", f.ErrCode)
+		if f.LastStreamID < streamID {
+			return fmt.Errorf("tether: HTTP/2 server went away before the stream (%v)", f.ErrCode)
 		}
 		if f.ErrCode != http2.ErrCodeNo {
-			return fmt.Errorf("ws: HTTP/2 server went away (%v)", f.ErrCode)
+			return fmt.Errorf("tether: HTTP/2 server went away (%v)", f.ErrCode)
 		}
 		return nil // a graceful GOAWAY: the stream runs on
 	case *http2.PushPromiseFrame:
@@ -441,15 +391,18 @@ func (c *h2Client) handle(f http2.Frame) error {
 }
 
 // write runs a frame write under wmu.
-func (c *h2Client) write(f func() error) error {
+func (c *Client) write(f func() error) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	return f()
 }
 
+// expired reports whether the deadline t is set and has passed.
 func expired(t time.Time) bool { return !t.IsZero() && !time.Now().Before(t) }
 
-func (c *h2Client) Read(b []byte) (int, error) {
+// Read reads the stream's DATA: io.EOF after the server's END_STREAM,
+// os.ErrDeadlineExceeded past the read deadline.
+func (c *Client) Read(b []byte) (int, error) {
 	c.mu.Lock()
 	for c.off == len(c.buf) && !c.eof && c.rerr == nil && !c.closed && !expired(c.rdl) {
 		c.cond.Wait()
@@ -481,7 +434,7 @@ func (c *h2Client) Read(b []byte) (int, error) {
 	}
 	c.unacked += n
 	var update int
-	if c.unacked >= h2Window/4 && !c.eof && c.rerr == nil {
+	if c.unacked >= window/4 && !c.eof && c.rerr == nil {
 		update, c.unacked = c.unacked, 0
 	}
 	c.mu.Unlock()
@@ -490,7 +443,7 @@ func (c *h2Client) Read(b []byte) (int, error) {
 			if err := c.fr.WriteWindowUpdate(0, uint32(update)); err != nil {
 				return err
 			}
-			return c.fr.WriteWindowUpdate(h2Stream, uint32(update))
+			return c.fr.WriteWindowUpdate(streamID, uint32(update))
 		})
 		if err != nil {
 			c.fail(err)
@@ -500,14 +453,14 @@ func (c *h2Client) Read(b []byte) (int, error) {
 }
 
 // writeErrLocked is why the stream cannot be written, or nil.
-func (c *h2Client) writeErrLocked() error {
+func (c *Client) writeErrLocked() error {
 	switch {
 	case c.closed:
 		return net.ErrClosed
 	case c.sentEnd:
-		return errors.New("ws: HTTP/2 stream: write after CloseWrite")
+		return errors.New("tether: HTTP/2 stream: write after CloseWrite")
 	case c.reset:
-		return errors.New("ws: HTTP/2 stream: write after the server ended the stream")
+		return errors.New("tether: HTTP/2 stream: write after the server ended the stream")
 	case c.rerr != nil:
 		return c.rerr
 	}
@@ -515,7 +468,7 @@ func (c *h2Client) writeErrLocked() error {
 }
 
 // Write sends b in DATA frames as the flow-control windows allow.
-func (c *h2Client) Write(b []byte) (int, error) {
+func (c *Client) Write(b []byte) (int, error) {
 	total := 0
 	for len(b) > 0 {
 		c.mu.Lock()
@@ -534,7 +487,7 @@ func (c *h2Client) Write(b []byte) (int, error) {
 		c.sendConn -= int64(n)
 		c.sendStream -= int64(n)
 		c.mu.Unlock()
-		if err := c.write(func() error { return c.fr.WriteData(h2Stream, false, b[:n]) }); err != nil {
+		if err := c.write(func() error { return c.fr.WriteData(streamID, false, b[:n]) }); err != nil {
 			return total, err
 		}
 		total += n
@@ -545,7 +498,7 @@ func (c *h2Client) Write(b []byte) (int, error) {
 
 // CloseWrite ends the client's side of the stream (END_STREAM), the
 // HTTP/2 form of a TCP half-close.
-func (c *h2Client) CloseWrite() error {
+func (c *Client) CloseWrite() error {
 	c.mu.Lock()
 	if err := c.writeErrLocked(); err != nil {
 		c.mu.Unlock()
@@ -556,12 +509,12 @@ func (c *h2Client) CloseWrite() error {
 	}
 	c.sentEnd = true
 	c.mu.Unlock()
-	return c.write(func() error { return c.fr.WriteData(h2Stream, true, nil) })
+	return c.write(func() error { return c.fr.WriteData(streamID, true, nil) })
 }
 
 // Close closes the HTTP/2 connection, which ends the stream, and waits for
 // the read loop.
-func (c *h2Client) Close() error {
+func (c *Client) Close() error {
 	c.mu.Lock()
 	already := c.closed
 	c.closed = true
@@ -582,43 +535,34 @@ func (c *h2Client) Close() error {
 	return err
 }
 
-// readBody reads what is left of a rejection's body, up to the body limit
-// (nil if it is larger).
-func (c *h2Client) readBody(lim ws.Limits) []byte {
-	max := lim.MaxBodySize
-	if max <= 0 {
-		max = ws.DefaultMaxBodySize
-	}
-	b, err := io.ReadAll(io.LimitReader(c, max+1))
-	if err != nil || int64(len(b)) > max {
-		return nil
-	}
-	return b
-}
+// LocalAddr returns the local address of the HTTP/2 connection.
+func (c *Client) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 
-func (c *h2Client) LocalAddr() net.Addr  { return c.nc.LocalAddr() }
-func (c *h2Client) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+// RemoteAddr returns the server's address.
+func (c *Client) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
 // SetDeadline sets the read and write deadlines of the stream (not of the
 // HTTP/2 connection: an expired deadline fails the waiting Read or Write
 // with os.ErrDeadlineExceeded and leaves the stream usable).
-func (c *h2Client) SetDeadline(t time.Time) error {
+func (c *Client) SetDeadline(t time.Time) error {
 	c.setDeadline(&c.rdl, &c.rtimer, t)
 	c.setDeadline(&c.wdl, &c.wtimer, t)
 	return nil
 }
 
-func (c *h2Client) SetReadDeadline(t time.Time) error {
+// SetReadDeadline sets the stream's read deadline (see SetDeadline).
+func (c *Client) SetReadDeadline(t time.Time) error {
 	c.setDeadline(&c.rdl, &c.rtimer, t)
 	return nil
 }
 
-func (c *h2Client) SetWriteDeadline(t time.Time) error {
+// SetWriteDeadline sets the stream's write deadline (see SetDeadline).
+func (c *Client) SetWriteDeadline(t time.Time) error {
 	c.setDeadline(&c.wdl, &c.wtimer, t)
 	return nil
 }
 
-func (c *h2Client) setDeadline(dl *time.Time, timer **time.Timer, t time.Time) {
+func (c *Client) setDeadline(dl *time.Time, timer **time.Timer, t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	*dl = t

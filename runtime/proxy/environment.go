@@ -1,17 +1,19 @@
-package runtime
+package proxy
 
 import (
 	"net"
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/tetherws/tether/ws"
 )
 
-// ProxyFromEnvironment chooses the proxy for target from environment
-// variables, as Python websockets does, and is the default of
-// DialOptions.Proxy. Each name is looked up in lower case, then in upper
-// case (HTTP_PROXY is ignored in a CGI request, where it can be set by a
-// client):
+// FromEnvironment chooses the proxy for target (a ws:// or wss:// URL)
+// from environment variables, as Python websockets does; it is the
+// runtime's default chooser. Each name is looked up in lower case, then in
+// upper case (HTTP_PROXY is ignored in a CGI request, where it can be set
+// by a client):
 //
 //   - no_proxy lists hosts to reach directly, separated by commas: "*"
 //     for all, a domain name (matching it and its subdomains; a leading
@@ -26,17 +28,15 @@ import (
 // one, or with http://, is socks5h://. localhost and loopback addresses
 // are always reached directly (as net/http does; Python does not), so
 // that a proxy for the outside world does not capture local servers. It
-// returns nil for a direct connection.
-func ProxyFromEnvironment(target *url.URL) (*url.URL, error) {
+// returns nil for a direct connection, and an *Error matching
+// ErrInvalidURL for an invalid proxy URL.
+func FromEnvironment(target *url.URL) (*url.URL, error) {
 	host := strings.ToLower(target.Hostname())
 	port := target.Port()
 	if port == "" {
-		port = "80"
-		if target.Scheme == "wss" {
-			port = "443"
-		}
+		port = ws.DefaultPort(target.Scheme)
 	}
-	if isLocalHost(host) || bypassProxy(proxyEnv("no_proxy"), host, port) {
+	if isLocalHost(host) || bypass(getenv("no_proxy"), host, port) {
 		return nil, nil
 	}
 	names := []string{"ws_proxy", "socks_proxy", "https_proxy", "http_proxy", "all_proxy"}
@@ -44,7 +44,7 @@ func ProxyFromEnvironment(target *url.URL) (*url.URL, error) {
 		names = []string{"wss_proxy", "socks_proxy", "https_proxy", "all_proxy"}
 	}
 	for _, name := range names {
-		v := proxyEnv(name)
+		v := getenv(name)
 		if v == "" {
 			continue
 		}
@@ -57,13 +57,13 @@ func ProxyFromEnvironment(target *url.URL) (*url.URL, error) {
 		} else if !strings.Contains(v, "://") {
 			v = "http://" + v
 		}
-		return ParseProxyURL(v)
+		return Parse(v)
 	}
 	return nil, nil
 }
 
-// proxyEnv returns the environment variable name, in lower case first.
-func proxyEnv(name string) string {
+// getenv returns the environment variable name, in lower case first.
+func getenv(name string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
 	}
@@ -82,8 +82,8 @@ func isLocalHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// bypassProxy reports whether no_proxy lists host (lower case) with port.
-func bypassProxy(noProxy, host, port string) bool {
+// bypass reports whether noProxy lists host (lower case) with port.
+func bypass(noProxy, host, port string) bool {
 	ip := net.ParseIP(host)
 	for _, entry := range strings.FieldsFunc(noProxy, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
 		entry = strings.ToLower(entry)
