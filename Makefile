@@ -2,13 +2,20 @@
 GO       ?= go
 FUZZTIME ?= 30s
 PKGS     := ./...
+# Modules nested in the repository that test and lint cover besides the
+# root one: they keep NATS out of the library's go.mod. test/bench is a
+# module too, but has its own targets (bench, bench-quick).
+NESTED   := runtime/hub/natsbroker cmd/examples/natschat
+# in-each runs its argument in the root module, then in each nested one.
+in-each   = set -e; for m in . $(NESTED); do echo "($$m) $(1)"; (cd $$m && $(1)); done
 
 .PHONY: test fuzz lint run cover bench bench-quick conformance interop
 
-## test: vet, then every test with the race detector (the CI command)
+## test: vet, then every test with the race detector, in the root module
+## and the nested ones (the CI command)
 test:
-	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 $(PKGS)
+	@$(call in-each,$(GO) vet $(PKGS))
+	@$(call in-each,$(GO) test -race -count=1 $(PKGS))
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 30s)
 fuzz:
@@ -17,8 +24,8 @@ fuzz:
 ## lint: gofmt, vet and staticcheck (fetched from the Go module proxy)
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
-	$(GO) vet $(PKGS)
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+	@$(call in-each,$(GO) vet $(PKGS))
+	@$(call in-each,$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS))
 
 ## cover: coverage of the protocol core
 cover:

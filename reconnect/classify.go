@@ -99,8 +99,14 @@ func isTLSError(err error) bool {
 		errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid)
 }
 
+// MaxRetryAfter caps the wait that a Retry-After header can ask for: a
+// server that answers "Retry-After: 999999999" (31 years) is tried again
+// after an hour.
+const MaxRetryAfter = time.Hour
+
 // retryAfter returns how long a 429 or 503 answer asked to wait with its
-// Retry-After header (delay-seconds or an HTTP date), or 0.
+// Retry-After header (delay-seconds or an HTTP date), at most
+// MaxRetryAfter, or 0.
 func retryAfter(err error, now time.Time) time.Duration {
 	var se *ws.StatusError
 	if err == nil || !errors.As(err, &se) || se.Response == nil {
@@ -114,11 +120,10 @@ func retryAfter(err error, now time.Time) time.Duration {
 		return 0
 	}
 	if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-		const maxSeconds = uint64(1<<63-1) / uint64(time.Second)
-		return time.Duration(min(n, maxSeconds)) * time.Second
+		return time.Duration(min(n, uint64(MaxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), MaxRetryAfter)
 	}
 	return 0
 }

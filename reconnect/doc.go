@@ -32,7 +32,7 @@
 // cut off together must not come back together), then 3.1 s growing by
 // 1.618 up to 90 s. The sequence restarts after each successful
 // connection. A 429 or 503 answer with a Retry-After header waits at least
-// that long.
+// that long, up to MaxRetryAfter (an hour).
 //
 // Network errors, timeouts, a server hanging up during the handshake and
 // HTTP 429/500/502/503/504 are retried; other HTTP statuses, invalid URLs,

@@ -54,7 +54,7 @@ type Event struct {
 	// and the cause (runtime.Conn.CloseStatus).
 	Close *ws.CloseError
 	// Delay is, for Retrying, the wait before the next attempt: the next
-	// backoff delay, or a longer Retry-After.
+	// backoff delay, or a longer Retry-After (at most MaxRetryAfter).
 	Delay time.Duration
 	// Attempt numbers the retries since the last connection, from 1.
 	Attempt int

@@ -155,6 +155,28 @@ func TestRetryAfterLengthensTheWait(t *testing.T) {
 	ev.next(t, reconnect.Connected)
 }
 
+// A Retry-After of 31 years, or an HTTP date in the year 9999, waits an
+// hour at most.
+func TestRetryAfterIsCapped(t *testing.T) {
+	const limit = reconnect.MaxRetryAfter
+	if limit != time.Hour {
+		t.Fatalf("MaxRetryAfter = %v, documented as an hour", limit)
+	}
+	srv := newTestServer(t, nil)
+	clk := fakeclock.New(epoch)
+	srv.reject(
+		status(429, "Retry-After", "999999999"),
+		status(503, "Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"),
+		status(503, "Retry-After", "3599"), // under the cap: as asked
+	)
+	ev := newEvents()
+	start(t, srv.url(), &reconnect.Options{OnEvent: ev.on, Backoff: pythonBackoff(), Clock: clk})
+	retry(t, ev, clk, limit, 1)
+	retry(t, ev, clk, limit, 2)
+	retry(t, ev, clk, 3599*time.Second, 3)
+	ev.next(t, reconnect.Connected)
+}
+
 func TestFatalStatusStopsWithAClearError(t *testing.T) {
 	srv := newTestServer(t, nil)
 	srv.reject(status(401))

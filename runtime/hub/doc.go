@@ -42,7 +42,9 @@
 // per topic with local subscribers, taken when the first connection
 // subscribes and dropped when the last one leaves. MemoryBroker connects
 // the Hubs of one process (tests, or one instance); package
-// runtime/hub/natsbroker connects processes through a NATS server.
+// github.com/tetherws/tether/runtime/hub/natsbroker connects processes
+// through a NATS server (it is a module of its own, so that only the
+// programs that use NATS depend on the NATS client).
 //
 // On the broker, a message is one byte for its type (the WebSocket opcode:
 // 1 for text, 2 for binary) followed by its data, so that programs other

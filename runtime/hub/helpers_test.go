@@ -8,7 +8,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tetherws/tether/runtime"
-	"github.com/tetherws/tether/runtime/hub/hubtest"
+	"github.com/tetherws/tether/runtime/hub/internal/hubtest"
 	"github.com/tetherws/tether/ws"
 )
 

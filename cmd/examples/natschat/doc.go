@@ -8,12 +8,14 @@
 // and delivers what NATS delivers to its local members. A member too slow
 // to keep up is closed with 1008 after 32 messages skipped in a row.
 //
-// Run a NATS server (Debian: apt-get install nats-server), then two
-// instances on two ports:
+// It is a module of its own, so that NATS stays out of tether's go.mod:
+// run it from its directory, or with go -C from the repository's root. Run
+// a NATS server (Debian: apt-get install nats-server), then two instances
+// on two ports:
 //
 //	nats-server -a 127.0.0.1 -p 4222 &
-//	go run ./cmd/examples/natschat -addr 127.0.0.1:8001 -nats nats://127.0.0.1:4222 &
-//	go run ./cmd/examples/natschat -addr 127.0.0.1:8002 -nats nats://127.0.0.1:4222 &
+//	go -C cmd/examples/natschat run . -addr 127.0.0.1:8001 -nats nats://127.0.0.1:4222 &
+//	go -C cmd/examples/natschat run . -addr 127.0.0.1:8002 -nats nats://127.0.0.1:4222 &
 //
 // and join the same room through each, with any WebSocket client, for
 // example the one in this repository, in two terminals:

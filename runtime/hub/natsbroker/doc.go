@@ -2,6 +2,12 @@
 // through a NATS server: a hub.Broker on the official client,
 // github.com/nats-io/nats.go.
 //
+// It is a module of its own, so that the programs that use tether without
+// NATS do not depend on the NATS client; a program that uses it adds it
+// with
+//
+//	go get github.com/tetherws/tether/runtime/hub/natsbroker
+//
 // Each topic is the NATS subject Prefix+topic (Prefix is "tether.hub." by
 // default), so several services, or several environments, can share one
 // NATS server under different prefixes. A topic is one or more NATS subject

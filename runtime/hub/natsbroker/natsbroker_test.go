@@ -13,7 +13,7 @@ import (
 
 	"github.com/tetherws/tether/runtime"
 	"github.com/tetherws/tether/runtime/hub"
-	"github.com/tetherws/tether/runtime/hub/hubtest"
+	"github.com/tetherws/tether/runtime/hub/internal/hubtest"
 	"github.com/tetherws/tether/runtime/hub/natsbroker"
 	"github.com/tetherws/tether/ws"
 )
