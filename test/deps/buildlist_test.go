@@ -11,7 +11,7 @@ import (
 // userImport is the one package of tether that the scratch module of
 // TestUserBuildListHasNoNATS imports: what a program that uses tether
 // imports.
-const userImport = module + "/runtime"
+const userImport = module
 
 // offline are marks of a go command that failed because it could not
 // fetch a module (no network, GOPROXY=off, an empty module cache).

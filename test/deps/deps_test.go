@@ -9,7 +9,7 @@ import (
 // The packages every layer of the rule must find, so that a listing that
 // misses them (a wrong directory, a broken pattern) fails instead of
 // checking nothing.
-var expected = []string{"ws", "compress", "keepalive", "runtime", "runtime/hub", "reconnect"}
+var expected = []string{".", "ws", "compress", "keepalive", "runtime", "runtime/hub", "reconnect"}
 
 func TestLibraryFollowsTheOneWayDependencyRule(t *testing.T) {
 	pkgs := listAll(t, moduleRoot(t))
