@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tetherws/tether/runtime/internal/httpauth"
 	"github.com/tetherws/tether/runtime/internal/iri"
 	"github.com/tetherws/tether/runtime/internal/netctx"
 	"github.com/tetherws/tether/ws"
@@ -296,7 +297,7 @@ func (o *DialOptions) dialAttempt(ctx context.Context, u *url.URL, hdr http.Head
 		bare.User = nil
 		u = &bare
 		if !cred.DigestOnly {
-			oc.Header = withHeader(hdr, "Authorization", basicAuthorization(cred.Username, cred.Password))
+			oc.Header = withHeader(hdr, "Authorization", httpauth.BasicAuthorization(cred.Username, cred.Password))
 		}
 	}
 	nc, err := oc.connect(ctx, u)
@@ -307,9 +308,9 @@ func (o *DialOptions) dialAttempt(ctx context.Context, u *url.URL, hdr http.Head
 	if err == nil {
 		return c, resp, nil
 	}
-	var ch *digestChallenge
+	var ch *httpauth.DigestChallenge
 	if cred != nil && resp != nil && resp.StatusCode == http.StatusUnauthorized && ctx.Err() == nil {
-		ch = pickDigestChallenge(resp.Header.Values("Www-Authenticate"))
+		ch = httpauth.PickDigestChallenge(resp.Header.Values("Www-Authenticate"))
 	}
 	if ch == nil {
 		_ = nc.Close()
@@ -319,12 +320,12 @@ func (o *DialOptions) dialAttempt(ctx context.Context, u *url.URL, hdr http.Head
 	if o.HTTP2 {
 		method = http.MethodConnect // RFC 8441: the handshake is a CONNECT
 	}
-	authz, aerr := ch.authorization(cred.Username, cred.Password, method, u.RequestURI(), newCnonce(), 1)
+	authz, aerr := ch.Authorization(cred.Username, cred.Password, method, u.RequestURI(), httpauth.NewCnonce(), 1)
 	if aerr != nil {
 		_ = nc.Close()
 		return nil, resp, fmt.Errorf("%w (digest: %w)", err, aerr)
 	}
-	opts.Logger.Debug("answering a Digest challenge", "algorithm", ch.algorithm)
+	opts.Logger.Debug("answering a Digest challenge", "algorithm", ch.Algorithm)
 	oc.Header = withHeader(hdr, "Authorization", authz)
 	if keepsAlive(resp) && !o.HTTP2 { // an HTTP/2 retry needs a new session
 		c, resp2, err2 := oc.handshake(ctx, nc, u, opts)

@@ -57,18 +57,3 @@ func readHead[T *http.Request | *http.Response](nc net.Conn, lim ws.Limits, pars
 		}
 	}
 }
-
-// prefixReader reads prefix, then r.
-type prefixReader struct {
-	prefix []byte
-	r      net.Conn
-}
-
-func (p *prefixReader) Read(b []byte) (int, error) {
-	if len(p.prefix) > 0 {
-		n := copy(b, p.prefix)
-		p.prefix = p.prefix[n:]
-		return n, nil
-	}
-	return p.r.Read(b)
-}

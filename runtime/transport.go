@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -155,7 +156,7 @@ func handshakeHTTP1(nc net.Conn, u *url.URL, hs *ws.ClientHandshake, opts resolv
 	resp.Request = req
 	neg, err := hs.Check(resp, key)
 	if err != nil {
-		return connParams{response: resp}, withBody(err, &prefixReader{rest, nc}, resp, opts.Limits)
+		return connParams{response: resp}, withBody(err, io.MultiReader(bytes.NewReader(rest), nc), resp, opts.Limits)
 	}
 	return connParams{
 		nc: nc, side: ws.Client, opts: opts, negotiated: neg,

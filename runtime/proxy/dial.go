@@ -1,9 +1,9 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/tetherws/tether/runtime/internal/httpauth"
 	"github.com/tetherws/tether/runtime/internal/netctx"
 	"github.com/tetherws/tether/ws"
 )
@@ -100,7 +101,7 @@ func (d *Dialer) connect(ctx context.Context, nc net.Conn, p, target *url.URL, a
 	}
 	if p.User != nil {
 		pw, _ := p.User.Password()
-		h.Set("Proxy-Authorization", basicCredentials(p.User.Username(), pw))
+		h.Set("Proxy-Authorization", httpauth.BasicAuthorization(p.User.Username(), pw))
 	}
 	// The request-target of an opaque URL is written as is: host:port.
 	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: ws.HostHeader(target), Header: h}
@@ -132,32 +133,26 @@ func (d *Dialer) connect(ctx context.Context, nc net.Conn, p, target *url.URL, a
 	return nc, nil
 }
 
-// basicCredentials encodes a user and password for Proxy-Authorization
-// (RFC 7617).
-func basicCredentials(user, password string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
-}
-
 // readReply reads the head of an HTTP proxy's reply to CONNECT, within
-// lim's head limit, and returns it with the bytes read past it.
+// lim's limits, and returns it with the bytes read past it. A
+// ws.HeadReader looks at each byte a bounded number of times however the
+// proxy chops its reply.
 func readReply(nc net.Conn, lim ws.Limits) (*http.Response, []byte, error) {
-	max := lim.MaxHeadSize()
-	buf := make([]byte, 0, 1024)
+	hr := ws.NewResponseReader(lim, true)
+	buf := make([]byte, 1024)
 	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := nc.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
+		n, err := nc.Read(buf)
 		if n > 0 {
-			resp, used, perr := ws.ParseResponse(buf, lim, true)
-			switch {
-			case perr == nil:
-				return resp, append([]byte(nil), buf[used:]...), nil
-			case !errors.Is(perr, ws.ErrNeedMore):
-				return nil, nil, perr
-			case len(buf) > max:
-				return nil, nil, fmt.Errorf("reply head over %d bytes: %w", max, ws.ErrSecurityLimit)
+			done, herr := hr.Feed(buf[:n])
+			if herr != nil {
+				return nil, nil, herr
+			}
+			if done {
+				resp, _, perr := ws.ParseResponse(hr.Head(), lim, true)
+				if perr != nil {
+					return nil, nil, perr
+				}
+				return resp, bytes.Clone(hr.Rest()), nil
 			}
 		}
 		if err != nil {
