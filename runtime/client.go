@@ -198,7 +198,7 @@ func (o *DialOptions) dialFollow(ctx context.Context, u *url.URL, opts resolved)
 	case limit < 0:
 		limit = 0
 	}
-	hdr, cred := o.Header, o.Auth
+	hdr, cred := canonicalHeader(o.Header), o.Auth
 	for redirects := 0; ; redirects++ {
 		c, resp, err := o.dialAttempt(ctx, u, hdr, cred, opts)
 		var se *ws.StatusError
@@ -237,6 +237,22 @@ func (o *DialOptions) dialFollow(ctx context.Context, u *url.URL, opts resolved)
 		opts.Logger.Debug("following redirect", "status", resp.StatusCode, "location", next.Redacted())
 		u = next
 	}
+}
+
+// canonicalHeader returns a copy of h whose keys are canonical, values of
+// keys that differ only in case merged in order, so that the redirect rule
+// and the headers Dial sets find a header however the caller spelled it
+// (net/http's Header methods canonicalize; a map literal need not).
+func canonicalHeader(h http.Header) http.Header {
+	if h == nil {
+		return nil
+	}
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		ck := http.CanonicalHeaderKey(k)
+		out[ck] = append(out[ck], vs...)
+	}
+	return out
 }
 
 // isRedirect reports the statuses Dial follows when Location is present.

@@ -233,6 +233,40 @@ func TestCrossOriginRedirectDropsCredentialsSameOriginKeepsThem(t *testing.T) {
 	}
 }
 
+// Headers set with lower-case map keys are credentials all the same: a
+// cross-origin redirect drops them, and the handshake sends each once.
+func TestCrossOriginRedirectDropsLowerCaseCredentialHeaders(t *testing.T) {
+	target := startRecServer(t, false, nil, ServerOptions{})
+	start := startRecServer(t, false, func(r *http.Request) *Response {
+		return redirectTo(http.StatusTemporaryRedirect, "ws://b.test/landing")
+	}, ServerOptions{})
+	routes := map[string]string{"a.test:80": start.addr, "b.test:80": target.addr}
+	hdr := http.Header{
+		"authorization":       {"Bearer secret"},
+		"cookie":              {"session=1"},
+		"proxy-authorization": {"Basic cHJveHk6cHc="},
+		"x-trace":             {"kept"},
+	}
+	c := dial(t, "ws://a.test/start", &DialOptions{Header: hdr, DialContext: dialVia(routes)})
+	if got := recv(t, c).Text(); got != "/landing" {
+		t.Fatalf("landed on %q", got)
+	}
+	first := start.requests()[0]
+	if got := first.Header.Values("Authorization"); len(got) != 1 || got[0] != "Bearer secret" {
+		t.Errorf("first request Authorization = %q, want it once", got)
+	}
+	reqs := target.requests()
+	last := reqs[len(reqs)-1]
+	for _, k := range []string{"Authorization", "Cookie", "Proxy-Authorization"} {
+		if v := last.Header.Values(k); len(v) != 0 {
+			t.Errorf("cross-origin redirect kept %s: %q", k, v)
+		}
+	}
+	if last.Header.Get("X-Trace") != "kept" {
+		t.Errorf("cross-origin redirect dropped X-Trace")
+	}
+}
+
 func TestRedirectOverNetConnIsRefused(t *testing.T) {
 	rs := startRecServer(t, false, func(r *http.Request) *Response {
 		if r.URL.Path == "/old" {
