@@ -164,8 +164,16 @@ func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting 
 			res.resp = resp
 		}
 	}
-	// A 101 built by a hook opens the connection with nothing negotiated.
-	res.upgraded = res.resp.Status == http.StatusSwitchingProtocols
+	if res.resp.Header == nil { // a hook's response may have none
+		res.resp.Header = make(http.Header)
+	}
+	if err := checkResponse(res.resp, accepted && !h2); err != nil {
+		log("invalid response from a hook", err)
+		res.resp = internalError()
+	}
+	// Only the handshake that passed opens the connection: a hook may
+	// change its 101 into a rejection, not the other way round.
+	res.upgraded = accepted && res.resp.Status == http.StatusSwitchingProtocols
 	if h2 {
 		// Over HTTP/2 only a handshake that passed opens, with its 200:
 		// a hook's 200 (a health check) is an ordinary response.
@@ -180,6 +188,30 @@ func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting 
 		res = handshakeResult{resp: plainResponse(http.StatusServiceUnavailable, "Server is shutting down.\n")}
 	}
 	return res
+}
+
+// checkResponse checks a response before it is written, since hooks may
+// have built or changed it: a final status net/http could write (200–599),
+// or 101 for the upgrade when upgrade is set; header fields that cannot
+// split the head.
+func checkResponse(resp *Response, upgrade bool) error {
+	switch st := resp.Status; {
+	case st == http.StatusSwitchingProtocols && upgrade:
+	case st < 200 || st > 599:
+		return fmt.Errorf("tether: status %d is neither a final HTTP status (200-599) nor the 101 of a handshake that passed", st)
+	}
+	if err := ws.CheckHeader(resp.Header); err != nil {
+		return fmt.Errorf("tether: response header: %w", err)
+	}
+	return nil
+}
+
+// check reports options that would make every handshake fail.
+func (o *ServerOptions) check() error {
+	if err := ws.CheckHeader(http.Header{"Server": {o.ServerHeader}}); err != nil {
+		return fmt.Errorf("tether: ServerOptions.ServerHeader: %w", err)
+	}
+	return nil
 }
 
 // internalError is the 500 answering a failed hook.
@@ -223,7 +255,13 @@ func Accept(w http.ResponseWriter, r *http.Request, o *ServerOptions) (*Conn, er
 	if o == nil {
 		o = &ServerOptions{}
 	}
-	return accept(w, r, o, o.Options.resolve(), nil)
+	opts := o.Options.resolve()
+	if err := o.check(); err != nil {
+		opts.Logger.Error("cannot accept connections", "err", err)
+		http.Error(w, "Failed to open a WebSocket connection.", http.StatusInternalServerError)
+		return nil, err
+	}
+	return accept(w, r, o, opts, nil)
 }
 
 // accept answers r, served by net/http, and upgrades it when the

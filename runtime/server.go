@@ -105,7 +105,9 @@ func (s *Server) tlsConfig(certs ...tls.Certificate) *tls.Config {
 
 // Serve accepts connections on ln until Shutdown, and serves each in its
 // own goroutine; with TLSConfig set, it runs TLS over ln. It returns
-// ErrServerClosed after Shutdown.
+// ErrServerClosed after Shutdown, and at once, closing ln, an error
+// matching ws.ErrInvalidHeader for a ServerHeader that no response could
+// carry.
 func (s *Server) Serve(ln net.Listener) error {
 	if s.TLSConfig != nil {
 		ln = tls.NewListener(ln, s.tlsConfig())
@@ -115,6 +117,10 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // serve is the accept loop of Serve.
 func (s *Server) serve(ln net.Listener) error {
+	if err := s.Options.check(); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	s.mu.Lock()
 	s.init()
 	if s.shutdown {
@@ -268,7 +274,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.handlers.Add(1)
 	s.mu.Unlock()
-	c, err := accept(w, r, &s.Options, s.Options.Options.resolve(), s.shuttingDown)
+	opts := s.Options.Options.resolve()
+	if err := s.Options.check(); err != nil {
+		s.handlers.Done()
+		opts.Logger.Error("cannot accept connections", "err", err)
+		http.Error(w, "Failed to open a WebSocket connection.", http.StatusInternalServerError)
+		return
+	}
+	c, err := accept(w, r, &s.Options, opts, s.shuttingDown)
 	if err != nil {
 		s.handlers.Done()
 		return

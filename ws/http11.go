@@ -257,6 +257,32 @@ func validHeaderValue(v string) bool {
 	return true
 }
 
+// CheckHeader reports the first field of h that cannot be written in an
+// HTTP/1.1 head: a name that is not a token, or a value with a control
+// character (CR and LF among them, which would split the head). The error
+// matches ErrInvalidHeader.
+func CheckHeader(h http.Header) error {
+	for k, vs := range h {
+		if err := checkField(k, vs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkField checks one header field for CheckHeader and appendHeaders.
+func checkField(k string, vs []string) error {
+	if !IsToken(k) {
+		return fmt.Errorf("%w: name %q is not a token", ErrInvalidHeader, k)
+	}
+	for _, v := range vs {
+		if !validHeaderValue(v) {
+			return fmt.Errorf("%w: %s has a control character in %q", ErrInvalidHeader, k, v)
+		}
+	}
+	return nil
+}
+
 // firstHeaders are written first, in this order, by AppendRequest and
 // AppendResponse; the rest follow sorted by name.
 var firstHeaders = []string{
@@ -267,13 +293,10 @@ var firstHeaders = []string{
 
 func appendHeaders(dst []byte, h http.Header) ([]byte, error) {
 	write := func(k string, vs []string) error {
-		if !IsToken(k) {
-			return fmt.Errorf("ws: invalid header name %q", k)
+		if err := checkField(k, vs); err != nil {
+			return err
 		}
 		for _, v := range vs {
-			if !validHeaderValue(v) {
-				return fmt.Errorf("ws: invalid value for header %s: %q", k, v)
-			}
 			dst = append(dst, k...)
 			dst = append(dst, ": "...)
 			dst = append(dst, v...)
