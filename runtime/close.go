@@ -159,7 +159,7 @@ func (c *Conn) failedLocked() {
 		c.dataQ[i] = outFrame{}
 	}
 	c.dataQ = c.dataQ[:0]
-	c.takeOutputLocked(false)
+	c.takeOutputLocked()
 	c.startCloseTimerLocked()
 	c.kickLocked()
 }

@@ -135,11 +135,11 @@ func (r *reader) feed(b []byte) {
 			c.mu.Unlock()
 			return
 		case ws.EventPing:
-			c.takeOutputLocked(true)
+			c.queuePongLocked()
 			continue
 		case ws.EventClose:
 			c.log.Debug("< close", "code", int(ev.Close.Code), "reason", ev.Close.Reason)
-			c.takeOutputLocked(false)
+			c.takeOutputLocked()
 			c.startCloseTimerLocked()
 			r.in = false
 			r.releaseMessage()

@@ -43,9 +43,10 @@ import (
 
 // outFrame is a frame, or what is left of it, waiting to be written.
 type outFrame struct {
-	b   []byte       // the bytes still to write
-	buf *[]byte      // the pooled buffer b is in, or nil
-	shr *sharedFrame // the broadcast frame b is in, or nil
+	b    []byte       // the bytes still to write
+	buf  *[]byte      // the pooled buffer b is in, or nil
+	shr  *sharedFrame // the broadcast frame b is in, or nil
+	pong bool         // the whole answer to a ping: a newer one may replace it
 }
 
 // release hands the frame's buffer back once written or dropped.
@@ -120,6 +121,7 @@ func (c *Conn) wroteLocked(f outFrame, n int, err error) {
 	case n < len(f.b):
 		// The socket is full: the rest goes first, by the writer.
 		f.b = f.b[n:]
+		f.pong = false // begun: it must be finished as it is
 		c.queued += len(f.b)
 		c.ctrlQ = slices.Insert(c.ctrlQ, 0, f)
 		c.wakeWriter()
@@ -302,15 +304,38 @@ func (c *Conn) closeWrite() {
 	_ = c.nc.Close()
 }
 
-// takeOutputLocked moves the protocol's own frames to a write queue: pongs
-// jump ahead of data; close frames keep their place after queued data.
-// The caller then calls kickLocked.
-func (c *Conn) takeOutputLocked(ctrl bool) {
+// takeOutputLocked queues the protocol's own output other than pongs: a
+// close frame, which keeps its place after queued data. The caller then
+// calls kickLocked.
+func (c *Conn) takeOutputLocked() {
 	if c.proto.HasOutput() {
 		b := getBuf()
 		*b = c.proto.TakeOutput(*b)
-		c.pushLocked(outFrame{b: *b, buf: b}, ctrl)
+		c.pushLocked(outFrame{b: *b, buf: b}, false)
 	}
+}
+
+// queuePongLocked queues the protocol's answer to the ping just parsed.
+// A pong still waiting in the queue for an earlier ping is replaced
+// instead (RFC 6455 §5.5.3 lets an endpoint answer only the most recent
+// ping), so a peer that floods pings and does not read makes the queue
+// hold one pong, not one per ping. The caller then calls kickLocked.
+func (c *Conn) queuePongLocked() {
+	if !c.proto.HasOutput() {
+		return
+	}
+	for i := len(c.ctrlQ) - 1; i >= 0; i-- {
+		if f := &c.ctrlQ[i]; f.pong {
+			c.queued -= len(f.b)
+			*f.buf = c.proto.TakeOutput((*f.buf)[:0])
+			f.b = *f.buf
+			c.queued += len(f.b)
+			return
+		}
+	}
+	b := getBuf()
+	*b = c.proto.TakeOutput(*b)
+	c.pushLocked(outFrame{b: *b, buf: b, pong: true}, true)
 }
 
 // wakeWriter gets the writer goroutine to write the queue (a wake-up
