@@ -42,6 +42,20 @@ type Pinger interface {
 	SendPong() error
 }
 
+// Activity is an optional interface of a Pinger that can vouch for the
+// peer without a pong. When a ping's pong is late, Run asks it: if the
+// count of bytes received has grown since the ping was sent, or reading
+// is held up by the application (the pong may be waiting, unread, behind
+// messages the application has not taken), the peer is alive and busy, so
+// Run does not return ErrTimeout: it sleeps a full Interval and pings
+// again. Only a peer that sends nothing at all for Timeout after a ping,
+// while the reader is free to read, times out.
+type Activity interface {
+	// Activity returns the count of bytes received from the peer so far
+	// and whether reading is held up by the application.
+	Activity() (received uint64, held bool)
+}
+
 // Clock makes timers. Tests inject a fake clock; nil means real time.
 type Clock interface {
 	// NewTimer returns a timer that sends on C after d, like time.NewTimer.
@@ -263,6 +277,7 @@ func (r *run) loop() error {
 			}
 			continue
 		}
+		mark, _ := r.activity()
 		ping, err := r.sendPing()
 		if err != nil {
 			return err
@@ -276,13 +291,25 @@ func (r *run) loop() error {
 		case evStopped:
 			return nil
 		case evFired:
-			return ErrTimeout
+			if received, held := r.activity(); received == mark && !held {
+				return ErrTimeout
+			}
+			latency = 0 // alive without a pong: nothing measured
 		default:
 			r.disarm()
 			latency = l
 			r.see(l)
 		}
 	}
+}
+
+// activity asks the Pinger for its Activity; a Pinger without it never
+// shows any.
+func (r *run) activity() (uint64, bool) {
+	if a, ok := r.p.(Activity); ok {
+		return a.Activity()
+	}
+	return 0, false
 }
 
 func (r *run) isStopped() bool {

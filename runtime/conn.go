@@ -87,6 +87,11 @@ type Conn struct {
 	ka       *keepalive.Loop // nil when keepalive is off
 	latency  atomic.Int64
 	finished atomic.Bool // set (after err) when the connection has ended
+	// bytesIn counts the bytes read from the peer; held is set while the
+	// reader waits for the application to take a message. Keepalive
+	// reads both (connPinger.Activity).
+	bytesIn atomic.Uint64
+	held    atomic.Bool
 
 	leftover []byte // bytes read past the handshake
 }

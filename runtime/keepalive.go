@@ -22,6 +22,7 @@ func (c *Conn) newKeepalive() *keepalive.Loop {
 
 // keepaliveLoop is the keepalive goroutine: it runs the keepalive loop
 // until the reader stops it at the end of the connection. A missing pong
+// from a peer that sent nothing else since the ping (connPinger.Activity)
 // fails the connection with 1011 "keepalive ping timeout" (a closing
 // handshake, bounded by CloseTimeout); a ping that cannot be sent because
 // the connection is closing ends the loop quietly. With keepalive off the
@@ -59,6 +60,15 @@ type connPinger Conn
 func (p *connPinger) SendPing(pong func(time.Duration)) error {
 	_, err := (*Conn)(p).sendPing(nil, nil, pong)
 	return err
+}
+
+// Activity reports the bytes read from the peer and whether the reader is
+// waiting for the application to take a message (keepalive.Activity): a
+// peer whose frames keep arriving, or whose pong may sit unread behind
+// messages the application has not taken, is not failed for a late pong.
+func (p *connPinger) Activity() (received uint64, held bool) {
+	c := (*Conn)(p)
+	return c.bytesIn.Load(), c.held.Load()
 }
 
 // SendPong sends an unsolicited pong (Options.Heartbeat).

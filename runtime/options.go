@@ -42,6 +42,9 @@ type Options struct {
 	PingInterval time.Duration
 	// PingTimeout is how long a keepalive ping may wait for its pong before
 	// the connection fails with 1011. Default 20 s; negative: never fail.
+	// A late pong is forgiven when anything arrived from the peer after
+	// the ping, or when the reader is waiting for the application to take
+	// a message (the pong may be unread behind it): a busy peer is alive.
 	PingTimeout time.Duration
 	// Heartbeat sends unsolicited pongs instead of pings (one-way
 	// heartbeat) every PingInterval.

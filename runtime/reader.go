@@ -42,6 +42,7 @@ func (c *Conn) readLoop() error {
 		}
 		n, err := c.nc.Read(buf)
 		if n > 0 {
+			c.bytesIn.Add(uint64(n))
 			r.feed(buf[:n])
 			if n == len(buf) && big == nil {
 				big = rawio.GetReadBuf()
@@ -78,6 +79,7 @@ func (c *Conn) readRaw(r *reader) error {
 		}
 		buf, n, err := c.rio.Read()
 		if buf != nil {
+			c.bytesIn.Add(uint64(n))
 			r.feed((*buf)[:n])
 			c.rio.Done(buf)
 		}
@@ -207,6 +209,7 @@ func (r *reader) readDirect(read func([]byte) (int, error)) (bool, error) {
 	}
 	n, err := read(dst)
 	if n > 0 {
+		r.c.bytesIn.Add(uint64(n))
 		r.feedDirect(dst[:n])
 	}
 	return true, err
@@ -281,6 +284,8 @@ func (r *reader) deliver(m Message) {
 		return
 	default:
 	}
+	r.c.held.Store(true) // for keepalive: the peer is not to blame
+	defer r.c.held.Store(false)
 	select {
 	case r.c.msgs <- m:
 	case <-r.c.appClosed:
