@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"time"
@@ -12,6 +13,25 @@ import (
 // ErrCloseTimeout is the cause recorded when the closing handshake did not
 // finish within Options.CloseTimeout and the socket was aborted.
 var ErrCloseTimeout = errors.New("tether: timed out while closing connection")
+
+// ErrUndelivered is matched by Conn.Err when messages received from the
+// peer were dropped because the application had closed the connection or
+// it was aborted while Messages was full. The messages delivered are the
+// first ones the peer sent; the dropped ones are all those after them.
+var ErrUndelivered = errors.New("tether: received messages were not delivered")
+
+// undeliveredError is Err's error when messages were dropped: it matches
+// ErrUndelivered and the connection's *ws.CloseError.
+type undeliveredError struct {
+	n     int
+	close *ws.CloseError
+}
+
+func (e *undeliveredError) Error() string {
+	return fmt.Sprintf("%s; %d received messages not delivered", e.close.Error(), e.n)
+}
+
+func (e *undeliveredError) Unwrap() []error { return []error{ErrUndelivered, e.close} }
 
 // ErrClosing is returned by Send and Ping once the closing handshake has
 // started. It matches ws.ErrClosed.
@@ -79,9 +99,12 @@ func (c *Conn) finish(readErr error) {
 	c.mu.Unlock()
 	ws.CloseExtensions(c.exts)
 
-	if ce.OK() {
+	switch {
+	case c.undelivered > 0 && !c.appClosing.Load():
+		c.err = &undeliveredError{n: c.undelivered, close: ce}
+	case ce.OK():
 		c.err = nil
-	} else {
+	default:
 		c.err = ce
 	}
 	c.log.Debug("= connection closed", "close", ce.Error())
@@ -175,6 +198,7 @@ func (c *Conn) Close(code ws.CloseCode, reason string) error {
 	if err := (ws.CloseFrame{Code: code, Reason: reason}).Check(); err != nil {
 		return err
 	}
+	c.appClosing.Store(true)
 	c.appClosedOnce.Do(func() { close(c.appClosed) })
 	c.mu.Lock()
 	if c.proto.State() == ws.StateOpen {
@@ -202,6 +226,7 @@ func (c *Conn) Close(code ws.CloseCode, reason string) error {
 // CloseNow aborts the connection without a closing handshake and waits for
 // its goroutines to return.
 func (c *Conn) CloseNow() {
+	c.appClosing.Store(true)
 	c.abort(errors.New("tether: connection aborted"))
 	<-c.done
 }

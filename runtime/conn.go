@@ -92,6 +92,11 @@ type Conn struct {
 	// reads both (connPinger.Activity).
 	bytesIn atomic.Uint64
 	held    atomic.Bool
+	// undelivered counts the messages (pieces, when streaming) the reader
+	// dropped from the first one that Messages could not take; only the
+	// reader writes it, and finish reads it after the reader has ended.
+	undelivered int
+	appClosing  atomic.Bool // Close or CloseNow was called: drops are the application's choice
 
 	leftover []byte // bytes read past the handshake
 }
@@ -197,8 +202,15 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 func (c *Conn) Context() context.Context { return c.ctx }
 
 // Err returns nil while the connection is open and after a clean closing
-// handshake (close frames with 1000, 1001 or 1005 both ways); otherwise a
-// *ws.CloseError with the close frames sent and received and the cause.
+// handshake (close frames with 1000, 1001 or 1005 both ways) in which
+// every message received was delivered; otherwise an error matching a
+// *ws.CloseError with the close frames sent and received and the cause,
+// which also matches ErrUndelivered when received messages were dropped
+// because the connection was aborted while Messages was full. Messages
+// are dropped from the first one Messages could not take, so what was
+// delivered is always a prefix of what the peer sent. (After Close or
+// CloseNow, dropping what the application no longer reads is not
+// reported.)
 func (c *Conn) Err() error {
 	if c.finished.Load() {
 		return c.err

@@ -277,8 +277,16 @@ func (r *reader) data(ev ws.Event) (Message, bool) {
 }
 
 // deliver puts m on the Messages channel, waiting while it is full
-// (backpressure), unless the connection is being torn down.
+// (backpressure), unless the connection is being torn down. The stream is
+// cut cleanly: once a message could not be delivered, none after it is,
+// so that the application sees a prefix of what the peer sent, never a
+// hole (Err then matches ErrUndelivered).
 func (r *reader) deliver(m Message) {
+	if r.c.undelivered > 0 {
+		r.c.undelivered++
+		m.Release()
+		return
+	}
 	select {
 	case r.c.msgs <- m:
 		return
@@ -291,6 +299,7 @@ func (r *reader) deliver(m Message) {
 	case <-r.c.appClosed:
 		// The application is closing and not reading, or the
 		// connection was aborted (then the next read fails).
+		r.c.undelivered++
 		m.Release()
 	}
 }
