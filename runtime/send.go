@@ -258,6 +258,13 @@ func (c *Conn) NewMessageWriter(ctx context.Context, typ ws.Opcode, o SendOption
 	if err := c.acquire(ctx); err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
+	open := c.proto.State() == ws.StateOpen
+	c.mu.Unlock()
+	if !open {
+		c.release()
+		return nil, c.closeErr()
+	}
 	return &MessageWriter{c: c, ctx: ctx, op: typ, flags: o.flags()}, nil
 }
 

@@ -115,7 +115,7 @@ func TestProtocolExtensionDecodeErrors(t *testing.T) {
 		reason string // reason in the close frame
 	}{
 		{"too big", func(*Frame, int64) error { return &ProtocolError{Code: 1009, Msg: "frame exceeds limit of 10 bytes"} },
-			1009, "frame exceeds limit of 10 bytes", "frame exceeds limit of 10 bytes"},
+			1009, "decoded frame exceeds limit of 10 bytes", "decoded frame exceeds limit of 10 bytes"},
 		{"corrupt", func(*Frame, int64) error { return &ProtocolError{Code: 1002, Msg: "decompression failed"} },
 			1002, "decompression failed", "decompression failed"},
 		{"wrapped protocol error", func(*Frame, int64) error {
@@ -301,5 +301,28 @@ func TestProtocolAsksOnlyExtensionsWhoseBitsTheMessageCarries(t *testing.T) {
 	}
 	if want := "[a:decode b:decode b:decode a:decode]"; fmt.Sprint(log) != want {
 		t.Fatalf("calls %v, want %s", log, want)
+	}
+}
+
+// A decoder reports going over the budget it was given (what the message
+// has left); the reason names the limit and what the message had used,
+// not "limit of 0 bytes".
+func TestDecodedFrameOverTheLimitNamesTheLimitNotTheBudgetLeft(t *testing.T) {
+	ext := &fakeExt{name: "e", rsv: RSV1, decode: func(f *Frame, limit int64) error {
+		if int64(len(f.Payload))*4 > limit { // each frame inflates to 4 times its size
+			return &ProtocolError{Code: 1009, Msg: "frame exceeds limit of " + itoa(limit) + " bytes"}
+		}
+		f.Payload, f.Rsv = make([]byte, 4*len(f.Payload)), 0
+		return nil
+	}}
+	p := NewProtocol(Server, Config{MaxMessageSize: 16, Extensions: []Extension{ext}})
+	_, err := feed(t, p, from(Server,
+		fr{op: OpText, rsv: RSV1, payload: []byte("ab")},
+		fr{op: OpContinuation, payload: []byte("cd")},
+		fr{op: OpContinuation, fin: true, payload: []byte("ef")}))
+	var pe *ProtocolError
+	want := "decoded frame after reading 16 bytes exceeds limit of 16 bytes"
+	if !errors.As(err, &pe) || pe.Code != CloseMessageTooBig || pe.Msg != want {
+		t.Fatalf("err = %v, want 1009 %q", err, want)
 	}
 }

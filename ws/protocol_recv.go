@@ -332,15 +332,21 @@ func (p *Protocol) checkSize(n int64) error {
 	if b < 0 || n <= b {
 		return nil
 	}
+	return p.fail(CloseMessageTooBig, p.overLimit("frame with "+itoa(n)+" bytes"))
+}
+
+// overLimit is the reason of a 1009 for what went over the size limit:
+// the limit itself (MaxMessageSize, or MaxFrameSize when smaller), never
+// the part of it the message had left, with what the message had used.
+func (p *Protocol) overLimit(what string) string {
 	limit := p.maxMsg
 	if f := p.cfg.MaxFrameSize; f > 0 && (limit < 0 || f < limit) {
 		limit = f
 	}
 	if p.msgSize > 0 {
-		return p.fail(CloseMessageTooBig, "frame with "+itoa(n)+" bytes after reading "+itoa(p.msgSize)+
-			" bytes exceeds limit of "+itoa(limit)+" bytes")
+		return what + " after reading " + itoa(p.msgSize) + " bytes exceeds limit of " + itoa(limit) + " bytes"
 	}
-	return p.fail(CloseMessageTooBig, "frame with "+itoa(n)+" bytes exceeds limit of "+itoa(limit)+" bytes")
+	return what + " exceeds limit of " + itoa(limit) + " bytes"
 }
 
 // checkWireSize bounds the wire length of a frame that extensions decode:
@@ -392,6 +398,11 @@ func (p *Protocol) readWholeFrame() (Event, bool, error) {
 			f.Payload = nil
 			var pe *ProtocolError
 			if errors.As(err, &pe) {
+				if pe.Code == CloseMessageTooBig {
+					// The extension knows the budget it was given,
+					// not the limit: the reason names the limit.
+					return Event{}, false, p.fail(pe.Code, p.overLimit("decoded frame"))
+				}
 				return Event{}, false, p.fail(pe.Code, pe.Msg)
 			}
 			return Event{}, false, p.fail(CloseInternalError, "")

@@ -1,0 +1,29 @@
+package runtime
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/tetherws/tether/ws"
+)
+
+// NewMessageWriter on a connection that is closing or closed fails at once,
+// like Send, rather than handing out a writer whose first Write fails.
+func TestNewMessageWriterOnAClosedConnectionFails(t *testing.T) {
+	client, server := pair(t, nil, nil)
+	if err := client.Close(ws.CloseNormal, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, server)
+	for name, c := range map[string]*Conn{"closer": client, "peer": server} {
+		w, err := c.NewMessageWriter(testCtx(t), ws.OpBinary, SendOptions{})
+		if w != nil || !errors.Is(err, ws.ErrClosed) {
+			t.Errorf("%s: NewMessageWriter = %v, %v; want nil and ws.ErrClosed", name, w, err)
+		}
+		// The send slot was given back: other sends report the close too
+		// instead of waiting.
+		if err := c.SendText(testCtx(t), "late"); !errors.Is(err, ws.ErrClosed) {
+			t.Errorf("%s: Send after = %v", name, err)
+		}
+	}
+}
