@@ -56,7 +56,7 @@ func TestDecompressionBomb(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	_, err := receive(t, p, wire)
 	runtime.ReadMemStats(&after)
-	wantProtocolError(t, err, ws.CloseMessageTooBig, "frame exceeds limit of 1048576 bytes")
+	wantProtocolError(t, err, ws.CloseMessageTooBig, "decoded frame exceeds limit of 1048576 bytes")
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 5*limit/2 {
 		t.Errorf("allocated %d bytes to refuse the bomb", alloc)
 	}
@@ -81,7 +81,7 @@ func TestDecodeLimitIsExact(t *testing.T) {
 			t.Fatalf("%d bytes: %v", n, err)
 		}
 		if n > limit {
-			wantProtocolError(t, err, ws.CloseMessageTooBig, "frame exceeds limit of 10000 bytes")
+			wantProtocolError(t, err, ws.CloseMessageTooBig, "decoded frame exceeds limit of 10000 bytes")
 		}
 	}
 	// Fragmented: 6000 then 4001 bytes.
@@ -90,7 +90,7 @@ func TestDecodeLimitIsExact(t *testing.T) {
 	wire := appendFrame(nil, ws.OpText, false, ws.RSV1, peer.frame(bytes.Repeat([]byte("b"), 6000), false))
 	wire = appendFrame(wire, ws.OpContinuation, true, 0, peer.frame(bytes.Repeat([]byte("c"), 4001), true))
 	_, err := receive(t, p, wire)
-	wantProtocolError(t, err, ws.CloseMessageTooBig, "frame exceeds limit of 4000 bytes")
+	wantProtocolError(t, err, ws.CloseMessageTooBig, "decoded frame after reading 6000 bytes exceeds limit of 10000 bytes")
 }
 
 func TestCorruptDataFails1002(t *testing.T) {
@@ -293,7 +293,7 @@ func TestDecodeLimitIsExactWithoutTheEmptyBlock(t *testing.T) {
 			}
 			continue
 		}
-		wantProtocolError(t, err, ws.CloseMessageTooBig, "frame exceeds limit of 100 bytes")
+		wantProtocolError(t, err, ws.CloseMessageTooBig, "decoded frame exceeds limit of 100 bytes")
 	}
 }
 
