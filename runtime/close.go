@@ -69,6 +69,9 @@ func (c *Conn) finish(readErr error) {
 	if c.closeTimer != nil {
 		c.closeTimer.Stop()
 	}
+	if c.failTimer != nil {
+		c.failTimer.Stop()
+	}
 	if !c.proto.EOFReceived() {
 		c.proto.FeedEOF() // the reader stopped early: the state is CLOSED
 	}
@@ -112,7 +115,9 @@ func (c *Conn) finish(readErr error) {
 	// Messages closed finds Err set; msgs closes before done, so that
 	// Messages is closed when Close (which waits for Done) returns.
 	c.finished.Store(true)
-	close(c.msgs)
+	if !c.msgsClosed {
+		close(c.msgs)
+	}
 	close(c.done)
 
 	// Pending pings fail with the close error.
@@ -224,9 +229,26 @@ func (c *Conn) Close(code ws.CloseCode, reason string) error {
 }
 
 // CloseNow aborts the connection without a closing handshake and waits for
-// its goroutines to return.
+// its goroutines to return. After a protocol violation by the peer
+// (Messages closed, Err set) it first sends the failure's close frame and
+// gives the peer up to a second (or CloseTimeout, if shorter) to close.
 func (c *Conn) CloseNow() {
 	c.appClosing.Store(true)
+	if c.failing.Load() != nil {
+		// The peer violated the protocol and has not been told yet:
+		// tell it, briefly, before dropping the connection.
+		c.sendFailure()
+		d := time.Second
+		if to := c.opts.CloseTimeout; to > 0 && to < d {
+			d = to
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-c.done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	c.abort(errors.New("tether: connection aborted"))
 	<-c.done
 }

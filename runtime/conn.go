@@ -59,7 +59,11 @@ type Conn struct {
 	ended      bool       // the reader has returned: wake is closed
 	spaceCh    chan struct{}
 	closeTimer *time.Timer
-	cause      error // why the connection was aborted, if it was
+	failTimer  *time.Timer // sends a deferred failure's close frame (reader.violation)
+	failBy     time.Time   // when it goes out at the latest
+	pushes     uint64      // frames queued or written by sends (checkFailure)
+	failPushes uint64      // pushes at the last look of checkFailure
+	cause      error       // why the connection was aborted, if it was
 
 	wake    chan struct{} // wakes the writer goroutine (capacity 1)
 	sendSem chan struct{} // one message is sent at a time; made on first use (under mu)
@@ -97,6 +101,12 @@ type Conn struct {
 	// reader writes it, and finish reads it after the reader has ended.
 	undelivered int
 	appClosing  atomic.Bool // Close or CloseNow was called: drops are the application's choice
+	// failing is set, before Messages is closed, when the peer violated
+	// the protocol and the failure's close frame waits for the
+	// application (reader.violation); Err reports it meanwhile.
+	failing atomic.Pointer[ws.CloseError]
+	// msgsClosed is set by the reader when it closed Messages early.
+	msgsClosed bool
 
 	leftover []byte // bytes read past the handshake
 }
@@ -174,6 +184,7 @@ func newConn(p connParams) *Conn {
 		MaxMessageSize: p.opts.MaxMessageSize,
 		MaxFrameSize:   p.opts.MaxFrameSize,
 		Extensions:     p.negotiated.Extensions,
+		DeferFailure:   true, // see reader.violation
 	})
 	c.ka = c.newKeepalive()
 	go c.run()
@@ -214,6 +225,9 @@ func (c *Conn) Context() context.Context { return c.ctx }
 func (c *Conn) Err() error {
 	if c.finished.Load() {
 		return c.err
+	}
+	if ce := c.failing.Load(); ce != nil {
+		return ce
 	}
 	return nil
 }

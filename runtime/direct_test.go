@@ -56,6 +56,7 @@ func TestInvalidUTF8InALargeFrameFails1007(t *testing.T) {
 	c, peer := acceptRaw(t, &ServerOptions{Options: Options{PingInterval: -1, DisableCompression: true, CloseTimeout: -1}})
 	bad := append(bytes.Repeat([]byte("a"), 100<<10), 0xc3, 0x28)
 	peer.write(appendFrame(nil, true, ws.OpText, bad, true))
+	closeAfterViolation(t, c)
 	f := peer.expect(ws.OpClose)
 	if code := ws.CloseCode(int(f.Payload[0])<<8 | int(f.Payload[1])); code != ws.CloseInvalidPayload {
 		t.Fatalf("close code %v, want 1007", code)

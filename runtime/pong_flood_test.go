@@ -8,8 +8,9 @@ import (
 	"github.com/tetherws/tether/ws"
 )
 
-// A peer that floods pings and never reads holds at most one pong in the
-// server's queue: each ping's pong replaces the one still waiting.
+// A peer that floods pings and never reads holds at most maxQueuedPongs
+// pongs in the server's queue: past it, each ping's pong replaces the last
+// one waiting.
 func TestPingFloodFromAPeerThatNeverReadsKeepsOnePong(t *testing.T) {
 	sc, p := acceptRaw(t, &ServerOptions{Options: Options{PingInterval: -1}})
 	defer p.close()
@@ -37,15 +38,15 @@ func TestPingFloodFromAPeerThatNeverReadsKeepsOnePong(t *testing.T) {
 		}
 	}
 	sc.mu.Unlock()
-	// One pong waiting, and at most one frame begun by the writer.
-	if pongs > 1 || ctrl > 2 || queued > 2*(125+2) {
+	// The pongs allowed, and at most one frame begun by the writer.
+	if pongs > maxQueuedPongs || ctrl > maxQueuedPongs+1 || queued > (maxQueuedPongs+1)*(125+2) {
 		t.Fatalf("after %d pings: %d bytes queued, %d control frames (%d pongs)", pings, queued, ctrl, pongs)
 	}
 	sc.CloseNow()
 }
 
 // Every pong answers a ping that was sent, in order, and the last ping is
-// always answered.
+// always answered; a few pings back to back each get their pong.
 func TestPongsAnswerTheMostRecentPing(t *testing.T) {
 	sc, p := acceptRaw(t, &ServerOptions{Options: Options{PingInterval: -1}})
 	defer sc.CloseNow()
@@ -62,5 +63,22 @@ func TestPongsAnswerTheMostRecentPing(t *testing.T) {
 			t.Fatalf("pong %q after pong %d", f.Payload, last)
 		}
 		last = n
+	}
+}
+
+// Up to maxQueuedPongs pings sent back to back get one pong each, in
+// order, even when the peer reads only after sending them all.
+func TestFewPingsBackToBackEachGetTheirPong(t *testing.T) {
+	sc, p := acceptRaw(t, &ServerOptions{Options: Options{PingInterval: -1}})
+	defer sc.CloseNow()
+	var batch []byte
+	for i := range maxQueuedPongs {
+		batch = appendFrame(batch, true, ws.OpPing, fmt.Appendf(nil, "%02d", i), true)
+	}
+	p.write(batch)
+	for i := range maxQueuedPongs {
+		if f := p.expect(ws.OpPong); string(f.Payload) != fmt.Sprintf("%02d", i) {
+			t.Fatalf("pong %d: %q", i, f.Payload)
+		}
 	}
 }

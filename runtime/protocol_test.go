@@ -73,12 +73,15 @@ func TestBadInputFromThePeerFailsTheConnection(t *testing.T) {
 			if tt.raw != nil {
 				peer.write(tt.raw)
 			}
-			peer.expectClose(tt.code, tt.reason)
-			peer.expectEOF() // the server closes TCP first
-			peer.close()
 			if m := recv(t, c); m.Text() != "before" {
 				t.Fatalf("message before the failure: %q", m.Data)
 			}
+			// The application sees the end of Messages and closes: the
+			// failure's close frame goes out then.
+			closeAfterViolation(t, c)
+			peer.expectClose(tt.code, tt.reason)
+			peer.expectEOF() // the server closes TCP first
+			peer.close()
 			f := ws.CloseFrame{Code: tt.code, Reason: tt.reason}.String()
 			wantEnd(t, "server", c, "sent "+f+"; no close frame received", false)
 			err := c.Err()
@@ -100,6 +103,7 @@ func TestBadInputFromTheServerFailsTheClient(t *testing.T) {
 		t.Fatalf("got %d bytes", len(m.Data))
 	}
 	peer.send(true, ws.OpBinary, []byte("0123456789A"))
+	closeAfterViolation(t, c)
 	peer.expectClose(ws.CloseMessageTooBig, "frame with 11 bytes exceeds limit of 10 bytes")
 	// The client waits for the server to close TCP.
 	peer.send(true, ws.OpClose, closePayload(ws.CloseMessageTooBig, ""))

@@ -63,6 +63,7 @@ func (f outFrame) release() {
 // The caller then calls kickLocked.
 func (c *Conn) pushLocked(f outFrame, ctrl bool) {
 	c.queued += len(f.b)
+	c.pushes++
 	if ctrl {
 		c.ctrlQ = append(c.ctrlQ, f)
 	} else {
@@ -155,6 +156,7 @@ func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, flags ws.SendFlags)
 		return false, nil
 	}
 	c.writing = true
+	c.pushes++
 	c.mu.Unlock()
 	n, err := c.rio.TryWritev(hdr, data)
 	c.mu.Lock()
@@ -315,23 +317,33 @@ func (c *Conn) takeOutputLocked() {
 	}
 }
 
-// queuePongLocked queues the protocol's answer to the ping just parsed.
-// A pong still waiting in the queue for an earlier ping is replaced
-// instead (RFC 6455 §5.5.3 lets an endpoint answer only the most recent
-// ping), so a peer that floods pings and does not read makes the queue
-// hold one pong, not one per ping. The caller then calls kickLocked.
+// maxQueuedPongs bounds the pongs waiting in the queue: up to it, every
+// ping gets its pong, in order (a peer that reads sees each answered);
+// past it, the newest pong replaces the last one queued (RFC 6455 §5.5.3
+// lets an endpoint answer only the most recent ping), so a peer that
+// floods pings and does not read holds a few pongs, not one per ping.
+const maxQueuedPongs = 16
+
+// queuePongLocked queues the protocol's answer to the ping just parsed,
+// within maxQueuedPongs. The caller then calls kickLocked.
 func (c *Conn) queuePongLocked() {
 	if !c.proto.HasOutput() {
 		return
 	}
-	for i := len(c.ctrlQ) - 1; i >= 0; i-- {
-		if f := &c.ctrlQ[i]; f.pong {
-			c.queued -= len(f.b)
-			*f.buf = c.proto.TakeOutput((*f.buf)[:0])
-			f.b = *f.buf
-			c.queued += len(f.b)
-			return
+	last, n := -1, 0
+	for i := range c.ctrlQ {
+		if c.ctrlQ[i].pong {
+			last = i
+			n++
 		}
+	}
+	if n >= maxQueuedPongs {
+		f := &c.ctrlQ[last]
+		c.queued -= len(f.b)
+		*f.buf = c.proto.TakeOutput((*f.buf)[:0])
+		f.b = *f.buf
+		c.queued += len(f.b)
+		return
 	}
 	b := getBuf()
 	*b = c.proto.TakeOutput(*b)

@@ -27,6 +27,7 @@ func (p *Protocol) Feed(b []byte) error {
 func (p *Protocol) FeedEOF() {
 	p.eofRcvd = true
 	p.in = nil
+	p.pendingFail = nil // nothing is sent after the end
 	if p.state != StateClosed {
 		if p.closeRcvd == nil && p.failure == nil && (p.inFrame || len(p.carry) > 0 || !p.msgFirst) {
 			p.failure = &ProtocolError{Code: CloseAbnormal, Msg: "unexpected end of stream"}
@@ -456,25 +457,47 @@ func (p *Protocol) fail(code CloseCode, reason string) error {
 		err.Msg = "internal error"
 		reason = "" // details could be sensitive
 	}
+	if p.cfg.DeferFailure && p.state == StateOpen && p.failure == nil {
+		cf := failureFrame(code, reason)
+		p.pendingFail = &cf
+		p.failure = err
+		p.discard = true
+		p.in = nil
+		return err
+	}
 	p.Fail(code, reason)
 	p.failure = err
 	return err
+}
+
+// failureFrame is the close frame that fails a connection with code and
+// reason: the reason is dropped, then the code replaced by 1011, when they
+// cannot be sent.
+func failureFrame(code CloseCode, reason string) CloseFrame {
+	cf := CloseFrame{Code: code, Reason: reason}
+	if cf.Check() != nil {
+		cf = CloseFrame{Code: code}
+		if cf.Check() != nil {
+			cf = CloseFrame{Code: CloseInternalError}
+		}
+	}
+	return cf
 }
 
 // Fail fails the connection from the runtime's side (a keepalive timeout,
 // invalid data found above the protocol): unless a close frame was already
 // sent, it queues one with code and reason. Input is ignored from then on.
 // Code 1006 (the transport failed) sends nothing, and no frame may be sent
-// afterwards.
+// afterwards. When a failure is pending (Config.DeferFailure), its close
+// frame is the one queued, whatever code and reason are given: the first
+// failure is the one the peer hears of.
 func (p *Protocol) Fail(code CloseCode, reason string) {
+	if pf := p.pendingFail; pf != nil && code != CloseAbnormal {
+		code, reason = pf.Code, pf.Reason
+	}
+	p.pendingFail = nil
 	if p.state == StateOpen && code != CloseAbnormal {
-		cf := CloseFrame{Code: code, Reason: reason}
-		if cf.Check() != nil {
-			cf = CloseFrame{Code: code}
-			if cf.Check() != nil {
-				cf = CloseFrame{Code: CloseInternalError}
-			}
-		}
+		cf := failureFrame(code, reason)
 		payload, _ := AppendClosePayload(nil, cf)
 		p.appendFrame(&p.output, OpClose, true, 0, payload)
 		p.closeSent = &cf

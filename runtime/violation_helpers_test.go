@@ -1,0 +1,31 @@
+package runtime
+
+import (
+	"testing"
+	"time"
+)
+
+// closeAfterViolation plays the application after the peer violated the
+// protocol: it waits for Messages to close (dropping what it still holds)
+// and calls Close in the background, which sends the failure's close
+// frame. The test then reads that frame as the peer.
+func closeAfterViolation(t *testing.T, c *Conn) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case m, ok := <-c.Messages():
+			if ok {
+				m.Release()
+				continue
+			}
+		case <-timeout:
+			t.Fatal("Messages not closed within 5s of the violation")
+		}
+		break
+	}
+	if c.Err() == nil {
+		t.Fatal("Messages closed, Err nil")
+	}
+	go func() { _ = c.Close(1000, "") }()
+}

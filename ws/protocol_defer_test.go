@@ -1,0 +1,88 @@
+package ws
+
+import (
+	"errors"
+	"testing"
+)
+
+// With DeferFailure, a violation stops input but not output: the caller
+// may still send, and the failure's close frame goes out when it closes
+// or fails, whatever code it gives.
+func TestDeferredFailureKeepsTheSendSideOpenUntilClose(t *testing.T) {
+	for _, closeWith := range []string{"AppendClose", "Fail"} {
+		t.Run(closeWith, func(t *testing.T) {
+			p := NewProtocol(Server, Config{DeferFailure: true})
+			bad := fr{op: OpText, fin: true, rsv: RSV2, payload: []byte("x")}
+			evs, err := feed(t, p, from(Server, txt("hello"), bad, ctl(OpPing, []byte("p"))))
+			var pe *ProtocolError
+			if !errors.As(err, &pe) || pe.Code != CloseProtocolError || len(evs) != 1 || string(evs[0].Payload) != "hello" {
+				t.Fatalf("events %v, err %v", evs, err)
+			}
+			if p.State() != StateOpen || p.HasOutput() {
+				t.Fatalf("state %v, output %v: the failure must wait", p.State(), p.HasOutput())
+			}
+			if cf := p.PendingFailure(); cf == nil || cf.Code != CloseProtocolError || cf.Reason != "reserved bits must be 0" {
+				t.Fatalf("PendingFailure = %v", cf)
+			}
+			// Input after the violation is ignored: the ping is not answered,
+			// nor is anything fed later.
+			if evs, err := feed(t, p, from(Server, txt("later"))); len(evs) != 0 || err != nil {
+				t.Fatalf("after the violation: %v %v", evs, err)
+			}
+			out, err := p.AppendData(nil, OpText, true, []byte("hello"), false)
+			if err != nil {
+				t.Fatalf("AppendData while the failure waits: %v", err)
+			}
+			switch closeWith {
+			case "AppendClose":
+				out, err = p.AppendClose(out, CloseNormal, "bye")
+				if err != nil {
+					t.Fatal(err)
+				}
+			case "Fail":
+				p.Fail(CloseInternalError, "keepalive ping timeout")
+				out = p.TakeOutput(out)
+			}
+			frames := parseFrames(t, out)
+			if len(frames) != 2 || frames[0].Opcode != OpText || frames[1].Opcode != OpClose {
+				t.Fatalf("output %+v", frames)
+			}
+			if cf, err := ParseClosePayload(frames[1].payload); err != nil || cf.Code != CloseProtocolError {
+				t.Fatalf("close frame %v %v, want the failure's 1002", cf, err)
+			}
+			if p.PendingFailure() != nil || p.State() != StateClosing || !p.CloseTransport() {
+				t.Fatalf("after the close: pending %v, state %v, close transport %v", p.PendingFailure(), p.State(), p.CloseTransport())
+			}
+			if _, err := p.AppendData(nil, OpText, true, []byte("late"), false); err == nil {
+				t.Fatal("AppendData after the failure's close frame succeeded")
+			}
+		})
+	}
+}
+
+// Without DeferFailure the close frame is queued at once, as before.
+func TestFailureIsImmediateByDefault(t *testing.T) {
+	p := NewProtocol(Server, Config{})
+	bad := fr{op: OpText, fin: true, rsv: RSV2, payload: []byte("x")}
+	if _, err := feed(t, p, from(Server, bad)); err == nil {
+		t.Fatal("no error")
+	}
+	if p.PendingFailure() != nil || p.State() != StateClosing || !p.HasOutput() {
+		t.Fatalf("pending %v, state %v, output %v", p.PendingFailure(), p.State(), p.HasOutput())
+	}
+}
+
+// The end of the input ends a deferred failure: nothing is sent after it.
+func TestEOFDropsTheDeferredFailure(t *testing.T) {
+	p := NewProtocol(Client, Config{DeferFailure: true})
+	if _, err := feed(t, p, from(Client, fr{op: OpBinary, fin: true, rsv: RSV3})); err == nil {
+		t.Fatal("no error")
+	}
+	p.FeedEOF()
+	if p.PendingFailure() != nil || p.State() != StateClosed {
+		t.Fatalf("pending %v, state %v", p.PendingFailure(), p.State())
+	}
+	if _, err := p.AppendClose(nil, CloseNormal, ""); err == nil {
+		t.Fatal("AppendClose after EOF succeeded")
+	}
+}
