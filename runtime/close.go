@@ -69,8 +69,8 @@ func (c *Conn) finish(readErr error) {
 	if c.closeTimer != nil {
 		c.closeTimer.Stop()
 	}
-	if c.failTimer != nil {
-		c.failTimer.Stop()
+	if c.endTimer != nil {
+		c.endTimer.Stop()
 	}
 	if !c.proto.EOFReceived() {
 		c.proto.FeedEOF() // the reader stopped early: the state is CLOSED
@@ -229,15 +229,17 @@ func (c *Conn) Close(code ws.CloseCode, reason string) error {
 }
 
 // CloseNow aborts the connection without a closing handshake and waits for
-// its goroutines to return. After a protocol violation by the peer
-// (Messages closed, Err set) it first sends the failure's close frame and
-// gives the peer up to a second (or CloseTimeout, if shorter) to close.
+// its goroutines to return. When the peer has closed or violated the
+// protocol and is still owed its close frame (Messages is closed), it
+// first sends that frame and gives the peer up to a second (or
+// CloseTimeout, if shorter) to end the connection.
 func (c *Conn) CloseNow() {
 	c.appClosing.Store(true)
-	if c.failing.Load() != nil {
-		// The peer violated the protocol and has not been told yet:
-		// tell it, briefly, before dropping the connection.
-		c.sendFailure()
+	if c.ending.Load() != nil {
+		// The peer closed or violated the protocol and has not been
+		// answered yet: answer, briefly, before dropping the
+		// connection.
+		c.sendPendingClose()
 		d := time.Second
 		if to := c.opts.CloseTimeout; to > 0 && to < d {
 			d = to

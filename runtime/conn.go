@@ -59,10 +59,10 @@ type Conn struct {
 	ended      bool       // the reader has returned: wake is closed
 	spaceCh    chan struct{}
 	closeTimer *time.Timer
-	failTimer  *time.Timer // sends a deferred failure's close frame (reader.violation)
-	failBy     time.Time   // when it goes out at the latest
-	pushes     uint64      // frames queued or written by sends (checkFailure)
-	failPushes uint64      // pushes at the last look of checkFailure
+	endTimer   *time.Timer // sends a deferred close frame (reader.deferClose)
+	endBy      time.Time   // when it goes out at the latest
+	pushes     uint64      // frames queued or written by sends (checkEnd)
+	endPushes  uint64      // pushes at the last look of checkEnd
 	cause      error       // why the connection was aborted, if it was
 
 	wake    chan struct{} // wakes the writer goroutine (capacity 1)
@@ -101,10 +101,11 @@ type Conn struct {
 	// reader writes it, and finish reads it after the reader has ended.
 	undelivered int
 	appClosing  atomic.Bool // Close or CloseNow was called: drops are the application's choice
-	// failing is set, before Messages is closed, when the peer violated
-	// the protocol and the failure's close frame waits for the
-	// application (reader.violation); Err reports it meanwhile.
-	failing atomic.Pointer[ws.CloseError]
+	// ending is set, before Messages is closed early, when the input
+	// ended with the peer's close frame or a violation and the close
+	// frame owed to the peer waits for the application
+	// (reader.deferClose); Err reports it meanwhile.
+	ending atomic.Pointer[ws.CloseError]
 	// msgsClosed is set by the reader when it closed Messages early.
 	msgsClosed bool
 
@@ -184,7 +185,7 @@ func newConn(p connParams) *Conn {
 		MaxMessageSize: p.opts.MaxMessageSize,
 		MaxFrameSize:   p.opts.MaxFrameSize,
 		Extensions:     p.negotiated.Extensions,
-		DeferFailure:   true, // see reader.violation
+		DeferClose:     true, // see reader.deferClose
 	})
 	c.ka = c.newKeepalive()
 	go c.run()
@@ -202,7 +203,11 @@ func remoteString(nc net.Conn) string {
 func (c *Conn) ID() string { return c.id }
 
 // Messages returns the channel of received messages. It is closed when the
-// connection ends; Err then says how.
+// connection ends, or as soon as the peer has sent its last frame (its
+// close frame, or a violation of the protocol): Err and CloseStatus then
+// say how the connection ended. While the application answers the last
+// messages the connection is still open for sending; the close frame the
+// peer is owed follows those answers (see Close).
 func (c *Conn) Messages() <-chan Message { return c.msgs }
 
 // Done is closed when the connection has ended and its goroutines have
@@ -222,20 +227,36 @@ func (c *Conn) Context() context.Context { return c.ctx }
 // delivered is always a prefix of what the peer sent. (After Close or
 // CloseNow, dropping what the application no longer reads is not
 // reported.)
+//
+// Called once Messages is closed and drained, Err waits for the end of
+// the connection (sending the close frame the peer is owed, if the
+// application has not closed): the application has seen the last message.
 func (c *Conn) Err() error {
 	if c.finished.Load() {
 		return c.err
 	}
-	if ce := c.failing.Load(); ce != nil {
-		return ce
+	if c.ending.Load() != nil && len(c.msgs) == 0 {
+		c.endNow()
+		return c.err
 	}
 	return nil
 }
 
+// endNow sends the close frame the peer is owed after the end of its
+// input, and waits for the end of the connection (within CloseTimeout).
+func (c *Conn) endNow() {
+	c.sendPendingClose()
+	<-c.done
+}
+
 // CloseStatus returns the close frames received and sent, valid once Done
 // is closed (nil for a frame not exchanged), whether or not the close was
-// clean.
+// clean. Like Err, called once Messages is closed and drained, it waits
+// for the end of the connection.
 func (c *Conn) CloseStatus() *ws.CloseError {
+	if c.ending.Load() != nil && len(c.msgs) == 0 && !c.finished.Load() {
+		c.endNow()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.proto.CloseError(c.cause)

@@ -135,10 +135,14 @@ func (r *reader) feed(b []byte) {
 			continue
 		case ws.EventClose:
 			c.log.Debug("< close", "code", int(ev.Close.Code), "reason", ev.Close.Reason)
-			c.takeOutputLocked()
-			c.startCloseTimerLocked()
 			r.in = false
 			r.releaseMessage()
+			if c.proto.PendingClose() != nil {
+				r.deferClose()
+				continue
+			}
+			c.takeOutputLocked()
+			c.startCloseTimerLocked()
 			continue
 		}
 		c.kickLocked()
@@ -156,90 +160,6 @@ func (r *reader) feed(b []byte) {
 		}
 		c.mu.Lock()
 	}
-}
-
-// violation handles a protocol violation the peer committed, found by
-// ws.Protocol (err): nothing received after it is processed, but the
-// failure's close frame is deferred (ws.Config.DeferFailure) so that the
-// messages received before the violation are answered first, in order:
-//
-//   - Messages is closed now, after the last message received before the
-//     violation; Err reports the failure from now on.
-//   - Sends go on, and the close frame follows what they queue. It goes
-//     out when the application calls Close (whatever the code: the
-//     failure's frame is sent instead) or CloseNow, or a Server handler
-//     returns; or once the application has taken every message and sent
-//     nothing for failQuiet; at the latest CloseTimeout
-//     (DefaultCloseTimeout when that is off) after the violation.
-//
-// An application that ranges over Messages and answers each message thus
-// answers all of them before the peer hears of the failure, and one that
-// does not read is failed within CloseTimeout. c.mu is held, and
-// released.
-func (r *reader) violation(err error) {
-	c := r.c
-	c.log.Debug("! protocol error", "err", err)
-	r.in = false
-	r.releaseMessage()
-	cf := c.proto.PendingFailure()
-	if cf == nil || c.proto.State() != ws.StateOpen {
-		// Not deferred: the close frame goes out now, after dropping
-		// what is queued.
-		c.failedLocked()
-		c.mu.Unlock()
-		return
-	}
-	c.failing.Store(&ws.CloseError{Sent: cf, Cause: c.proto.Failure()})
-	wait := c.opts.CloseTimeout
-	if wait <= 0 {
-		wait = DefaultCloseTimeout // never unbounded
-	}
-	c.failBy = time.Now().Add(wait)
-	c.failPushes = c.pushes
-	c.failTimer = time.AfterFunc(failQuiet, c.checkFailure)
-	c.mu.Unlock()
-	c.msgsClosed = true
-	close(c.msgs)
-}
-
-// failQuiet is how long an application that has taken every message may
-// stay silent before a deferred failure's close frame goes out.
-const failQuiet = 50 * time.Millisecond
-
-// checkFailure sends a deferred failure's close frame once the
-// application has taken every message and queued nothing for failQuiet,
-// or the deadline has passed; else it looks again failQuiet later.
-func (c *Conn) checkFailure() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.proto.PendingFailure() == nil {
-		return
-	}
-	quiet := len(c.msgs) == 0 && c.pushes == c.failPushes && c.spaceCh == nil
-	if !quiet && time.Now().Before(c.failBy) {
-		c.failPushes = c.pushes
-		c.failTimer.Reset(failQuiet)
-		return
-	}
-	c.sendFailureLocked()
-}
-
-// sendFailure sends the close frame of a deferred failure after what is
-// queued, if it has not gone out yet.
-func (c *Conn) sendFailure() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sendFailureLocked()
-}
-
-func (c *Conn) sendFailureLocked() {
-	if c.proto.PendingFailure() == nil {
-		return
-	}
-	c.proto.Fail(ws.CloseProtocolError, "") // sends the pending frame
-	c.takeOutputLocked()
-	c.startCloseTimerLocked()
-	c.kickLocked()
 }
 
 // directMin is the smallest rest of a frame that the reader reads from the

@@ -114,3 +114,38 @@ func TestViolationWithAnIdleApplicationFailsAfterCloseTimeout(t *testing.T) {
 	}
 	peer.expectClose(ws.CloseProtocolError, "reserved bits must be 0")
 }
+
+// A message followed at once by the peer's close frame is answered before
+// the close is echoed (Autobahn 7.1.1), however the bytes are chopped; the
+// application that ranges over Messages then finds the final status.
+func TestServerEchoesTheMessageBeforeThePeersCloseThenEchoesIt(t *testing.T) {
+	for _, chop := range chops {
+		t.Run(chop.name, func(t *testing.T) {
+			statuses := make(chan string, 1)
+			url := startServer(t, &Server{Options: ServerOptions{Options: Options{PingInterval: -1}},
+				Handler: func(ctx context.Context, c *Conn) error {
+					for m := range c.Messages() {
+						if err := c.Send(ctx, m.Type, m.Data); err != nil {
+							return err
+						}
+					}
+					statuses <- c.CloseStatus().Error() // final once Messages is closed
+					return nil
+				}})
+			peer := rawClient(t, url)
+			chop.write(peer, [][]byte{
+				appendFrame(nil, true, ws.OpText, []byte("hello"), true),
+				appendFrame(nil, true, ws.OpClose, closePayload(ws.CloseNormal, "bye"), true),
+			})
+			if f := peer.expect(ws.OpText); string(f.Payload) != "hello" {
+				t.Fatalf("echo %q", f.Payload)
+			}
+			peer.expectClose(ws.CloseNormal, "bye")
+			peer.expectEOF()
+			peer.close()
+			if got := <-statuses; got != "received 1000 (OK) bye; then sent 1000 (OK) bye" {
+				t.Fatalf("CloseStatus after Messages = %q", got)
+			}
+		})
+	}
+}

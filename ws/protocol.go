@@ -57,15 +57,18 @@ type Config struct {
 	MaxFrameSize int64
 	// Extensions are the negotiated extensions, in negotiation order.
 	Extensions []Extension
-	// DeferFailure defers the close frame of a failure found in received
-	// data. Next still returns the *ProtocolError and every later byte
-	// received is ignored (RFC 6455 §7.1.7: nothing more is processed),
-	// but the send side stays open: the caller may first send what it
-	// owes for the messages received before the violation (the replies
-	// its application makes to them), then sends the failure's close
-	// frame with Fail or AppendClose, which send that frame whatever
-	// code they are given. PendingFailure returns it meanwhile.
-	DeferFailure bool
+	// DeferClose defers the close frames the protocol would queue on its
+	// own: the reply to the peer's close frame, and the close frame of a
+	// failure found in received data. Next still returns the EventClose,
+	// or the *ProtocolError, and every later byte received is ignored
+	// (RFC 6455 §7.1.7: nothing more is processed), but the state stays
+	// OPEN and the send side with it: the caller may first send what it
+	// owes for the messages received before (the replies its application
+	// makes to them; RFC 6455 §5.5.1 lets an endpoint finish sending
+	// before it answers a close), then sends the pending frame with
+	// AppendClose or Fail, which send it whatever code they are given.
+	// PendingClose returns it meanwhile.
+	DeferClose bool
 }
 
 // EventKind says what an Event is.
@@ -157,7 +160,7 @@ type Protocol struct {
 	closeRcvd, closeSent *CloseFrame
 	rcvdThenSent         bool
 	failure              error
-	pendingFail          *CloseFrame // the close frame of a deferred failure, not yet sent
+	pendingClose         *CloseFrame // the close frame deferred by DeferClose, not yet sent
 
 	rng *rand.ChaCha8
 }
@@ -194,9 +197,9 @@ func (p *Protocol) CloseSent() *CloseFrame { return p.closeSent }
 // Failure returns the error that failed the connection, or nil.
 func (p *Protocol) Failure() error { return p.failure }
 
-// PendingFailure returns the close frame of a failure deferred by
-// Config.DeferFailure and not sent yet, or nil.
-func (p *Protocol) PendingFailure() *CloseFrame { return p.pendingFail }
+// PendingClose returns the close frame deferred by Config.DeferClose (the
+// reply to the peer's close, or a failure's) and not sent yet, or nil.
+func (p *Protocol) PendingClose() *CloseFrame { return p.pendingClose }
 
 // CloseError returns the error that describes how the connection ended, with
 // cause as its cause; when cause is nil the protocol failure, if any, is used.

@@ -27,7 +27,7 @@ func (p *Protocol) Feed(b []byte) error {
 func (p *Protocol) FeedEOF() {
 	p.eofRcvd = true
 	p.in = nil
-	p.pendingFail = nil // nothing is sent after the end
+	p.pendingClose = nil // nothing is sent after the end
 	if p.state != StateClosed {
 		if p.closeRcvd == nil && p.failure == nil && (p.inFrame || len(p.carry) > 0 || !p.msgFirst) {
 			p.failure = &ProtocolError{Code: CloseAbnormal, Msg: "unexpected end of stream"}
@@ -432,7 +432,11 @@ func (p *Protocol) receiveClose(payload []byte) (Event, bool, error) {
 	// A message in progress is abandoned; the close is echoed as usual.
 	p.msgOp, p.msgFirst, p.msgSize, p.msgDecode, p.msgExt = 0, true, 0, false, 0
 	p.utf8.Reset()
-	if p.state == StateOpen {
+	switch {
+	case p.state == StateOpen && p.cfg.DeferClose:
+		reply := cf // echoed when the caller sends it
+		p.pendingClose = &reply
+	case p.state == StateOpen:
 		// Echo the peer's payload as it was received.
 		p.appendFrame(&p.output, OpClose, true, 0, payload)
 		sent := cf
@@ -440,7 +444,7 @@ func (p *Protocol) receiveClose(payload []byte) (Event, bool, error) {
 		p.rcvdThenSent = true
 		p.state = StateClosing
 	}
-	if p.side == Server {
+	if p.side == Server && p.pendingClose == nil {
 		p.closeOut = true
 	}
 	p.discard = true
@@ -457,9 +461,9 @@ func (p *Protocol) fail(code CloseCode, reason string) error {
 		err.Msg = "internal error"
 		reason = "" // details could be sensitive
 	}
-	if p.cfg.DeferFailure && p.state == StateOpen && p.failure == nil {
+	if p.cfg.DeferClose && p.state == StateOpen && p.failure == nil {
 		cf := failureFrame(code, reason)
-		p.pendingFail = &cf
+		p.pendingClose = &cf
 		p.failure = err
 		p.discard = true
 		p.in = nil
@@ -468,6 +472,32 @@ func (p *Protocol) fail(code CloseCode, reason string) error {
 	p.Fail(code, reason)
 	p.failure = err
 	return err
+}
+
+// SendPendingClose queues the close frame deferred by Config.DeferClose
+// for TakeOutput, as Fail would but recording no failure of its own, and
+// reports whether there was one.
+func (p *Protocol) SendPendingClose() bool {
+	if p.pendingClose == nil || p.state != StateOpen {
+		return false
+	}
+	p.queueClose(*p.pendingClose)
+	p.pendingClose = nil
+	if p.side == Server {
+		p.closeOut = true // no close frame is awaited
+	}
+	return true
+}
+
+// queueClose queues close frame cf, sent from the OPEN state.
+func (p *Protocol) queueClose(cf CloseFrame) {
+	payload, _ := AppendClosePayload(nil, cf)
+	p.appendFrame(&p.output, OpClose, true, 0, payload)
+	p.closeSent = &cf
+	if p.closeRcvd != nil {
+		p.rcvdThenSent = true
+	}
+	p.state = StateClosing
 }
 
 // failureFrame is the close frame that fails a connection with code and
@@ -488,24 +518,18 @@ func failureFrame(code CloseCode, reason string) CloseFrame {
 // invalid data found above the protocol): unless a close frame was already
 // sent, it queues one with code and reason. Input is ignored from then on.
 // Code 1006 (the transport failed) sends nothing, and no frame may be sent
-// afterwards. When a failure is pending (Config.DeferFailure), its close
-// frame is the one queued, whatever code and reason are given: the first
-// failure is the one the peer hears of.
+// afterwards. When a close frame is pending (Config.DeferClose), it is
+// the one queued, whatever code and reason are given: the peer hears of
+// the first failure, or gets its close echoed.
 func (p *Protocol) Fail(code CloseCode, reason string) {
-	if pf := p.pendingFail; pf != nil && code != CloseAbnormal {
-		code, reason = pf.Code, pf.Reason
-	}
-	p.pendingFail = nil
 	if p.state == StateOpen && code != CloseAbnormal {
 		cf := failureFrame(code, reason)
-		payload, _ := AppendClosePayload(nil, cf)
-		p.appendFrame(&p.output, OpClose, true, 0, payload)
-		p.closeSent = &cf
-		if p.closeRcvd != nil {
-			p.rcvdThenSent = true
+		if p.pendingClose != nil {
+			cf = *p.pendingClose
 		}
-		p.state = StateClosing
+		p.queueClose(cf)
 	}
+	p.pendingClose = nil
 	if p.failure == nil {
 		p.failure = &ProtocolError{Code: code, Msg: reason}
 	}

@@ -222,7 +222,7 @@ func (p *Protocol) CloseExpected() bool {
 // OPEN and the connection has not failed (Fail with 1006 sends no close
 // frame and leaves the state OPEN, but the transport is gone).
 func (p *Protocol) canSend() bool {
-	return p.state == StateOpen && (p.failure == nil || p.pendingFail != nil)
+	return p.state == StateOpen && (p.failure == nil || p.pendingClose != nil)
 }
 
 func (p *Protocol) maskKey() [4]byte {
@@ -285,16 +285,16 @@ func (p *Protocol) AppendPong(dst, payload []byte) ([]byte, error) {
 // AppendClose appends a close frame and moves to CLOSING. Code 1005 sends an
 // empty payload. It is allowed once, while OPEN; a code or reason that
 // cannot be sent (CloseFrame.Check) is a *SendError, and nothing is
-// appended. While a failure is pending (Config.DeferFailure), the
-// failure's close frame is appended instead of code and reason.
+// appended. While a close frame is pending (Config.DeferClose), it is
+// appended instead of code and reason.
 func (p *Protocol) AppendClose(dst []byte, code CloseCode, reason string) ([]byte, error) {
 	if !p.canSend() {
 		return dst, ErrInvalidState
 	}
 	cf := CloseFrame{Code: code, Reason: reason}
-	if p.pendingFail != nil {
-		cf = *p.pendingFail // the failure is what the peer must hear of
-		p.pendingFail = nil
+	if p.pendingClose != nil {
+		cf = *p.pendingClose // the failure, or the echo of the peer's close
+		p.pendingClose = nil
 		if p.side == Server {
 			p.closeOut = true // as Fail: no close frame is awaited
 		}

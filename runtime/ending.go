@@ -1,0 +1,101 @@
+package runtime
+
+import (
+	"time"
+
+	"github.com/tetherws/tether/ws"
+)
+
+// The end of the input, the peer's way: its close frame, or a violation of
+// the protocol. ws.Protocol stops processing input there and defers the
+// close frame it owes the peer (ws.Config.DeferClose) — the echo of the
+// peer's close, or the failure's — so that the messages received before
+// are answered first, in order:
+//
+//   - Messages is closed at once, after the last message received; Err
+//     reports how the connection is ending from then on.
+//   - Sends go on, and the close frame follows what they queue. It goes
+//     out when the application calls Close (whatever the code: the pending
+//     frame is sent instead) or CloseNow, or a Server handler returns; or
+//     once the application has taken every message and queued nothing for
+//     endQuiet; at the latest CloseTimeout (DefaultCloseTimeout when that
+//     is off) after the end of the input.
+//
+// An application that ranges over Messages and answers each message thus
+// answers all of them before the peer hears of the end, and one that does
+// not read ends within CloseTimeout.
+
+// endQuiet is how long an application that has taken every message may
+// stay silent before the pending close frame goes out.
+const endQuiet = 50 * time.Millisecond
+
+// violation handles a protocol violation by the peer, found by ws.Protocol
+// (err). c.mu is held, and released.
+func (r *reader) violation(err error) {
+	c := r.c
+	c.log.Debug("! protocol error", "err", err)
+	r.in = false
+	r.releaseMessage()
+	if c.proto.PendingClose() == nil {
+		// Not deferred: the close frame goes out now, after dropping
+		// what is queued.
+		c.failedLocked()
+		c.mu.Unlock()
+		return
+	}
+	r.deferClose()
+	c.mu.Unlock()
+}
+
+// deferClose starts the wait for the pending close frame (see above) and
+// closes Messages. c.mu is held.
+func (r *reader) deferClose() {
+	c := r.c
+	ending := &ws.CloseError{Rcvd: c.proto.CloseRcvd(), Sent: c.proto.PendingClose(), Cause: c.proto.Failure()}
+	ending.RcvdThenSent = ending.Rcvd != nil
+	c.ending.Store(ending)
+	wait := c.opts.CloseTimeout
+	if wait <= 0 {
+		wait = DefaultCloseTimeout // never unbounded
+	}
+	c.endBy = time.Now().Add(wait)
+	c.endPushes = c.pushes
+	c.endTimer = time.AfterFunc(endQuiet, c.checkEnd)
+	c.msgsClosed = true
+	close(c.msgs)
+}
+
+// checkEnd sends the pending close frame once the application has taken
+// every message and queued nothing for endQuiet, or the deadline has
+// passed; else it looks again endQuiet later.
+func (c *Conn) checkEnd() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.proto.PendingClose() == nil {
+		return
+	}
+	quiet := len(c.msgs) == 0 && c.pushes == c.endPushes && c.spaceCh == nil
+	if !quiet && time.Now().Before(c.endBy) {
+		c.endPushes = c.pushes
+		c.endTimer.Reset(endQuiet)
+		return
+	}
+	c.sendPendingCloseLocked()
+}
+
+// sendPendingClose sends the pending close frame after what is queued,
+// if it has not gone out yet.
+func (c *Conn) sendPendingClose() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sendPendingCloseLocked()
+}
+
+func (c *Conn) sendPendingCloseLocked() {
+	if !c.proto.SendPendingClose() {
+		return
+	}
+	c.takeOutputLocked()
+	c.startCloseTimerLocked()
+	c.kickLocked()
+}
