@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/tetherws/tether/internal/inflateref"
 )
 
 // PMD holds negotiated permessage-deflate parameters (RFC 7692 §7.1).
@@ -227,7 +229,7 @@ func (f *Inflater) Decompress(p []byte, limit int) ([]byte, error) {
 	}
 	in := make([]byte, 0, len(p)+4)
 	in = append(append(in, p...), tail...)
-	d, err := MaxDistance(in)
+	d, err := inflateref.MaxDistance(in)
 	if err != nil {
 		return nil, err
 	}
