@@ -82,7 +82,7 @@ func (o *DialOptions) dialTCP(ctx context.Context, u *url.URL) (net.Conn, error)
 		var d net.Dialer
 		dial = d.DialContext
 	}
-	return dial(ctx, "tcp", net.JoinHostPort(u.Hostname(), portOf(u)))
+	return dial(ctx, "tcp", net.JoinHostPort(u.Hostname(), ws.Port(u)))
 }
 
 // userAgent is the User-Agent the handshake sends, which an HTTP proxy

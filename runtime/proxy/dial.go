@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/tetherws/tether/runtime/internal/httpauth"
 	"github.com/tetherws/tether/runtime/internal/netctx"
 	"github.com/tetherws/tether/ws"
 )
@@ -101,7 +100,7 @@ func (d *Dialer) connect(ctx context.Context, nc net.Conn, p, target *url.URL, a
 	}
 	if p.User != nil {
 		pw, _ := p.User.Password()
-		h.Set("Proxy-Authorization", httpauth.BasicAuthorization(p.User.Username(), pw))
+		h.Set("Proxy-Authorization", ws.BasicAuthorization(p.User.Username(), pw))
 	}
 	// The request-target of an opaque URL is written as is: host:port.
 	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: ws.HostHeader(target), Header: h}
