@@ -138,26 +138,14 @@ func (d *Dialer) connect(ctx context.Context, nc net.Conn, p, target *url.URL, a
 // proxy chops its reply.
 func readReply(nc net.Conn, lim ws.Limits) (*http.Response, []byte, error) {
 	hr := ws.NewResponseReader(lim, true)
-	buf := make([]byte, 1024)
-	for {
-		n, err := nc.Read(buf)
-		if n > 0 {
-			done, herr := hr.Feed(buf[:n])
-			if herr != nil {
-				return nil, nil, herr
-			}
-			if done {
-				resp, _, perr := ws.ParseResponse(hr.Head(), lim, true)
-				if perr != nil {
-					return nil, nil, perr
-				}
-				return resp, bytes.Clone(hr.Rest()), nil
-			}
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("connection closed in the reply: %w", err)
-		}
+	if err := hr.Fill(nc); err != nil {
+		return nil, nil, err
 	}
+	resp, err := hr.Response()
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, bytes.Clone(hr.Rest()), nil
 }
 
 // prefixConn replays bytes read past a proxy's reply.
