@@ -43,7 +43,7 @@ func (h *huffman) build(lengths []int) error {
 
 // The base values and extra bits of the length and distance symbols
 // (RFC 1951 §3.2.5), and the order the code length code's lengths are
-// sent in (§3.2.7).
+// sent in (RFC 1951 §3.2.7).
 var (
 	lenBase   = [29]int{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
 	lenExtra  = [29]uint{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0}

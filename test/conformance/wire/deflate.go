@@ -287,7 +287,8 @@ func (w *bitWriter) align() {
 	}
 }
 
-// literal writes a literal/length symbol with the fixed code (§3.2.6).
+// literal writes a literal/length symbol with the fixed code (RFC 1951
+// §3.2.6).
 func (w *bitWriter) literal(sym int) {
 	switch {
 	case sym < 144:
