@@ -60,7 +60,7 @@ type Deflate struct {
 	sDefl *deflater  // compressor of the message being sent
 	sComp bool       // the message being sent is compressed
 	sPark parkTicket // to take back the compressor of the last message
-	sPin  *deflater  // compressor kept since the last message (idle.go)
+	sPin  *deflater  // compressor kept since the last message (see pin)
 	// sPinned: this connection holds a slot of the budget.
 	sPinned bool
 	sPacked packedWindow // sHist, stored compressed while idle
@@ -78,7 +78,7 @@ type Deflate struct {
 	sMu, rMu sync.Mutex
 	closed   bool
 
-	// Idle timer (idle.go).
+	// Idle timer (see arm and onIdle).
 	budget    *busyBudget
 	clock     clock
 	idleAfter time.Duration // <= 0: never idle

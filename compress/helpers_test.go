@@ -176,3 +176,19 @@ func appendFrame(dst []byte, op ws.Opcode, fin bool, rsv byte, payload []byte) [
 	dst = ws.AppendHeader(dst, ws.Header{Fin: fin, Rsv: rsv, Opcode: op, Length: int64(len(payload))})
 	return append(dst, payload...)
 }
+
+// retained, for the memory tests, returns the bytes of buffers the extension holds between
+// messages (a borrowed compressor counts as its output buffer only).
+func (d *Deflate) retained() int {
+	d.sMu.Lock()
+	defer d.sMu.Unlock()
+	d.rMu.Lock()
+	defer d.rMu.Unlock()
+	n := cap(d.sPacked.data) + cap(d.rPacked.data)
+	for _, b := range []*[]byte{d.sHist, d.sOut, d.rHist, d.rOut, d.rPend} {
+		if b != nil {
+			n += cap(*b)
+		}
+	}
+	return n
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/tetherws/tether/internal/inflateref"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -167,7 +168,7 @@ func TestInteropWithStdlib(t *testing.T) {
 					if noTakeover {
 						h = nil
 					}
-					if _, _, err := strictInflate(h, append(bytes.Clone(payload), syncTail...), window); err != nil {
+					if _, _, err := inflateref.Inflate(h, append(bytes.Clone(payload), syncTail...), window); err != nil {
 						t.Fatalf("stdPeer broke the window: %v", err)
 					}
 					hist = append(hist, m...)

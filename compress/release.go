@@ -52,19 +52,3 @@ func (d *Deflate) Close() {
 	}
 	d.sPacked, d.rPacked = packedWindow{}, packedWindow{}
 }
-
-// retained returns the bytes of buffers the extension holds between
-// messages (a borrowed compressor counts as its output buffer only).
-func (d *Deflate) retained() int {
-	d.sMu.Lock()
-	defer d.sMu.Unlock()
-	d.rMu.Lock()
-	defer d.rMu.Unlock()
-	n := cap(d.sPacked.data) + cap(d.rPacked.data)
-	for _, b := range []*[]byte{d.sHist, d.sOut, d.rHist, d.rOut, d.rPend} {
-		if b != nil {
-			n += cap(*b)
-		}
-	}
-	return n
-}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/tetherws/tether/internal/inflateref"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -81,7 +82,7 @@ func TestCompressedOutputRespectsWindow(t *testing.T) {
 						if noTakeover {
 							hist = nil
 						}
-						got, dist, err := strictInflate(hist, data, window)
+						got, dist, err := inflateref.Inflate(hist, data, window)
 						if err != nil {
 							t.Fatalf("message %d (%d bytes, frag %d): %v", i, len(m), frag, err)
 						}

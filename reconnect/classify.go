@@ -18,8 +18,8 @@ import (
 )
 
 // IsRetryable is the default answer to "should the supervisor try again
-// after err?", following Python websockets (spec §6) with two deliberate
-// changes.
+// after err?", following the reconnection rules of Python websockets with
+// two deliberate changes.
 //
 // Retried:
 //   - network errors: refused or reset connections, unreachable hosts, DNS

@@ -315,9 +315,12 @@ func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolve
 			return nil, fmt.Errorf("tether: TLS handshake: %w", err)
 		}
 	}
-	req, rest, err := readHead(nc, opts.Limits, func(b []byte) (*http.Request, int, error) {
-		return ws.ParseRequest(b, opts.Limits)
-	})
+	hr := ws.NewRequestReader(opts.Limits)
+	rest, err := readHead(nc, hr)
+	var req *http.Request
+	if err == nil {
+		req, err = hr.Request()
+	}
 	if err != nil {
 		var he *ws.HandshakeError
 		if errors.As(err, &he) && he.Status != 0 && ctx.Err() == nil {

@@ -52,7 +52,7 @@ type SkipError struct {
 }
 
 func (e *SkipError) Error() string {
-	return "skipped broadcast to " + e.Conn.ID() + ": " + e.Err.Error()
+	return "tether: skipped broadcast to " + e.Conn.ID() + ": " + e.Err.Error()
 }
 
 func (e *SkipError) Unwrap() error { return e.Err }

@@ -267,15 +267,7 @@ func isRedirect(status int) bool {
 
 // sameOrigin reports whether a and b have the same scheme, host and port.
 func sameOrigin(a, b *url.URL) bool {
-	return a.Scheme == b.Scheme && a.Hostname() == b.Hostname() && portOf(a) == portOf(b)
-}
-
-// portOf returns u's port, or its scheme's default.
-func portOf(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	return ws.DefaultPort(u.Scheme)
+	return a.Scheme == b.Scheme && a.Hostname() == b.Hostname() && ws.Port(a) == ws.Port(b)
 }
 
 // resolveLocation resolves a Location header against u and checks the
@@ -313,7 +305,7 @@ func (o *DialOptions) dialAttempt(ctx context.Context, u *url.URL, hdr http.Head
 		bare.User = nil
 		u = &bare
 		if !cred.DigestOnly {
-			oc.Header = withHeader(hdr, "Authorization", httpauth.BasicAuthorization(cred.Username, cred.Password))
+			oc.Header = withHeader(hdr, "Authorization", ws.BasicAuthorization(cred.Username, cred.Password))
 		}
 	}
 	nc, err := oc.connect(ctx, u)

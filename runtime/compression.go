@@ -28,7 +28,7 @@ func clientExtensions(o *DialOptions) ([]ws.ClientExtensionFactory, error) {
 	}
 	f, err := compress.NewClientFactory(o.compressionOptions())
 	if err != nil {
-		return nil, fmt.Errorf("ws: compression options: %w", err)
+		return nil, fmt.Errorf("tether: compression options: %w", err)
 	}
 	return append(exts[:len(exts):len(exts)], f), nil
 }
@@ -41,7 +41,7 @@ func serverExtensions(o *ServerOptions) ([]ws.ServerExtensionFactory, error) {
 	}
 	f, err := compress.NewServerFactory(o.compressionOptions())
 	if err != nil {
-		return nil, fmt.Errorf("ws: compression options: %w", err)
+		return nil, fmt.Errorf("tether: compression options: %w", err)
 	}
 	return append(exts[:len(exts):len(exts)], f), nil
 }

@@ -2,58 +2,22 @@ package runtime
 
 import (
 	"bytes"
-	"fmt"
 	"net"
-	"net/http"
 
 	"github.com/tetherws/tether/ws"
 )
 
-// headReadSize is the size of each read of an HTTP head.
-const headReadSize = 4096
-
-// readHead reads an HTTP head from nc: a request (T is *http.Request, on
-// the server) or a response (T is *http.Response, on the client, from the
-// server or a proxy). A ws.HeadReader checks the bytes as they arrive and
-// finds the end of the head, looking at each byte a bounded number of
-// times however the peer chops them; parse then runs once, on the
-// complete head. It returns the parsed head and the bytes read past it.
-// The errors are ws.HeadReader's and parse's, and a *ws.HandshakeError
-// matching ws.ErrInvalidMessage and the read error when the connection
-// ends first.
-func readHead[T *http.Request | *http.Response](nc net.Conn, lim ws.Limits, parse func([]byte) (T, int, error)) (T, []byte, error) {
-	var zero T
-	var hr *ws.HeadReader
-	if _, ok := any(zero).(*http.Request); ok {
-		hr = ws.NewRequestReader(lim)
-	} else {
-		hr = ws.NewResponseReader(lim, true) // parse decides about HTTP/1.0
+// readHead reads the HTTP head hr is for from nc, the server's request or
+// the client's response, with ws.HeadReader.Fill: the bytes are checked
+// as they arrive, each looked at a bounded number of times however the
+// peer chops them. It returns a copy of the bytes read past the head (nil
+// when there are none), and Fill's errors.
+func readHead(nc net.Conn, hr *ws.HeadReader) ([]byte, error) {
+	if err := hr.Fill(nc); err != nil {
+		return nil, err
 	}
-	buf := make([]byte, headReadSize)
-	for {
-		n, err := nc.Read(buf)
-		if n > 0 {
-			done, herr := hr.Feed(buf[:n])
-			if herr != nil {
-				return zero, nil, herr
-			}
-			if done {
-				v, _, perr := parse(hr.Head())
-				if perr != nil {
-					return zero, nil, perr
-				}
-				var rest []byte
-				if r := hr.Rest(); len(r) > 0 {
-					rest = bytes.Clone(r)
-				}
-				return v, rest, nil
-			}
-		}
-		if err != nil {
-			if hr.Buffered() == 0 {
-				return zero, nil, &ws.HandshakeError{Msg: "connection closed before the HTTP head: " + err.Error(), Err: fmt.Errorf("%w: %w", ws.ErrInvalidMessage, err)}
-			}
-			return zero, nil, &ws.HandshakeError{Msg: "connection closed in the HTTP head: " + err.Error(), Err: fmt.Errorf("%w: %w", ws.ErrInvalidMessage, err)}
-		}
+	if rest := hr.Rest(); len(rest) > 0 {
+		return bytes.Clone(rest), nil
 	}
+	return nil, nil
 }

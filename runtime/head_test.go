@@ -251,25 +251,3 @@ func TestDialHeadLimitsJustUnderAndJustOver(t *testing.T) {
 		}
 	}
 }
-
-// TestReadHeadEndsWithTheConnection: a peer that closes before or in the
-// head gets the same errors as ever.
-func TestReadHeadEndsWithTheConnection(t *testing.T) {
-	for _, tt := range []struct {
-		sent, msg string
-	}{
-		{"", "ws: connection closed before the HTTP head: EOF"},
-		{"HTTP/1.1 101 Switching", "ws: connection closed in the HTTP head: EOF"},
-	} {
-		a, b := net.Pipe()
-		go func() {
-			_, _ = io.WriteString(b, tt.sent)
-			_ = b.Close()
-		}()
-		_, _, err := readHead(a, ws.Limits{}, func(h []byte) (*http.Response, int, error) { return ws.ParseResponse(h, ws.Limits{}, false) })
-		_ = a.Close()
-		if err == nil || err.Error() != tt.msg || !errors.Is(err, ws.ErrInvalidMessage) || !errors.Is(err, io.EOF) {
-			t.Errorf("sent %q: %v", tt.sent, err)
-		}
-	}
-}

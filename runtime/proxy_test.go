@@ -1,11 +1,13 @@
 package runtime
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"net"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,19 +139,34 @@ func TestProxyThatNeverAnswersIsBoundByOpenTimeout(t *testing.T) {
 	}
 }
 
+// Dial passes on the chooser's *proxy.Error, and makes any other error of
+// the chooser one matching ErrInvalidURL, before it dials anything. Which
+// proxy URLs are invalid is proxy.Parse's to decide and test.
 func TestInvalidProxyURLsAreRefusedBeforeConnecting(t *testing.T) {
-	for _, raw := range []string{
-		"ftp://proxy:21",
-		"http://",
-		"http://proxy:3128/path",
-		"http://proxy:3128/?q=1",
-		"http://proxy:3128/#frag",
-		"http://user@proxy:3128",
-		"socks5://proxy:99999",
+	errChooser := errors.New("no proxy for this target")
+	for name, c := range map[string]struct {
+		choose func(*url.URL) (*url.URL, error)
+		cause  error // what the error wraps besides ErrInvalidURL, or nil
+	}{
+		"an invalid proxy.URL":  {choose: proxy.URL("ftp://proxy:21")},
+		"the chooser's failure": {choose: func(*url.URL) (*url.URL, error) { return nil, errChooser }, cause: errChooser},
 	} {
-		_, _, err := Dial(testCtx(t), "ws://ws.example/", &DialOptions{Proxy: proxy.URL(raw)})
+		var dialed atomic.Bool
+		_, _, err := Dial(testCtx(t), "ws://ws.example/", &DialOptions{
+			Proxy: c.choose,
+			DialContext: func(context.Context, string, string) (net.Conn, error) {
+				dialed.Store(true)
+				return nil, errors.New("dialed")
+			},
+		})
 		if !errors.Is(err, proxy.ErrInvalidURL) || !errors.Is(err, proxy.ErrFailed) {
-			t.Errorf("%s: err = %v, want ErrInvalidURL", raw, err)
+			t.Errorf("%s: err = %v, want ErrInvalidURL", name, err)
+		}
+		if c.cause != nil && !errors.Is(err, c.cause) {
+			t.Errorf("%s: err = %v, want it to wrap %v", name, err, c.cause)
+		}
+		if dialed.Load() {
+			t.Errorf("%s: Dial dialed a connection", name)
 		}
 	}
 }

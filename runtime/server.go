@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tetherws/tether/runtime/internal/netctx"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -92,14 +93,8 @@ func (s *Server) ListenAndServeTLS(addr, certFile, keyFile string) error {
 // TLSConfig (or an empty one) with certs added, which offers http/1.1 by
 // ALPN when it names no protocol.
 func (s *Server) tlsConfig(certs ...tls.Certificate) *tls.Config {
-	cfg := s.TLSConfig.Clone()
-	if cfg == nil {
-		cfg = &tls.Config{}
-	}
+	cfg := netctx.TLSConfig(s.TLSConfig, "", "http/1.1")
 	cfg.Certificates = append(cfg.Certificates, certs...)
-	if len(cfg.NextProtos) == 0 {
-		cfg.NextProtos = []string{"http/1.1"}
-	}
 	return cfg
 }
 

@@ -82,7 +82,7 @@ func (o *DialOptions) dialTCP(ctx context.Context, u *url.URL) (net.Conn, error)
 		var d net.Dialer
 		dial = d.DialContext
 	}
-	return dial(ctx, "tcp", net.JoinHostPort(u.Hostname(), portOf(u)))
+	return dial(ctx, "tcp", net.JoinHostPort(u.Hostname(), ws.Port(u)))
 }
 
 // userAgent is the User-Agent the handshake sends, which an HTTP proxy
@@ -147,9 +147,12 @@ func handshakeHTTP1(nc net.Conn, u *url.URL, hs *ws.ClientHandshake, opts resolv
 	if _, err := nc.Write(out); err != nil {
 		return connParams{}, err
 	}
-	resp, rest, err := readHead(nc, opts.Limits, func(b []byte) (*http.Response, int, error) {
-		return ws.ParseResponse(b, opts.Limits, false)
-	})
+	hr := ws.NewResponseReader(opts.Limits, false)
+	rest, err := readHead(nc, hr)
+	if err != nil {
+		return connParams{}, err
+	}
+	resp, err := hr.Response()
 	if err != nil {
 		return connParams{}, err
 	}

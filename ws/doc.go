@@ -15,7 +15,8 @@
 //   - UTF8Validator: an incremental validator that fails at the first bad byte.
 //   - ParseRequest, ParseResponse, ReadResponseBody: a strict HTTP/1.1 reader
 //     with the security limits of Limits; HeadReader reads a head as its
-//     bytes arrive, in time linear in its size however they are chopped.
+//     bytes arrive, in time linear in its size however they are chopped,
+//     fed by hand or by Fill from the caller's io.Reader.
 //   - ClientHandshake and ServerHandshake: the opening handshake over net/http
 //     types, including Origin checks, subprotocols and extensions.
 //   - Extension and its factories: the hook that permessage-deflate (package

@@ -111,17 +111,8 @@ func (c *ClientHandshake) RequestH2(u *url.URL) (*http.Request, error) {
 // status (else a *StatusError; RFC 8441 servers answer 200), and the
 // negotiated extensions and subprotocol, as Check does.
 func (c *ClientHandshake) CheckH2(resp *http.Response) (Negotiated, error) {
-	var n Negotiated
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return n, &StatusError{Response: resp}
+		return Negotiated{}, &StatusError{Response: resp}
 	}
-	var err error
-	if n.Extensions, err = c.acceptExtensions(resp.Header.Values("Sec-WebSocket-Extensions")); err != nil {
-		return n, err
-	}
-	if n.Subprotocol, err = c.acceptSubprotocol(resp.Header.Values("Sec-WebSocket-Protocol")); err != nil {
-		closeExtensions(n.Extensions)
-		return Negotiated{}, err
-	}
-	return n, nil
+	return c.negotiated(resp.Header)
 }

@@ -144,6 +144,15 @@ func DefaultPort(scheme string) string {
 	return ""
 }
 
+// Port returns u's port, or its scheme's default (see DefaultPort) when
+// it names none.
+func Port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	return DefaultPort(u.Scheme)
+}
+
 // HostHeader returns the Host header value for u: the port is omitted when
 // it is the scheme's default (see DefaultPort).
 func HostHeader(u *url.URL) string {
@@ -155,6 +164,13 @@ func HostHeader(u *url.URL) string {
 		return host
 	}
 	return host + ":" + port
+}
+
+// BasicAuthorization returns the Authorization (or Proxy-Authorization)
+// value of HTTP Basic credentials (RFC 7617): "Basic " and the base64 of
+// user ":" password.
+func BasicAuthorization(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
 }
 
 // Request builds the handshake request for u and returns it with the key
@@ -191,7 +207,7 @@ func (c *ClientHandshake) Request(u *url.URL) (*http.Request, string, error) {
 func (c *ClientHandshake) addHeaders(u *url.URL, h http.Header, h2 bool) error {
 	if u.User != nil {
 		pw, _ := u.User.Password()
-		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
+		h.Set("Authorization", BasicAuthorization(u.User.Username(), pw))
 	}
 	if c.Origin != "" {
 		h.Set("Origin", c.Origin)
@@ -257,10 +273,19 @@ func (c *ClientHandshake) Check(resp *http.Response, key string) (Negotiated, er
 	case acc[0] != AcceptKey(key):
 		return n, bad(ErrInvalidHeader, "invalid Sec-WebSocket-Accept header "+quoteForError(acc[0]))
 	}
-	if n.Extensions, err = c.acceptExtensions(resp.Header.Values("Sec-WebSocket-Extensions")); err != nil {
-		return n, err
+	return c.negotiated(resp.Header)
+}
+
+// negotiated returns what the server's response headers h select among
+// the client's offers: the extensions, then the subprotocol. On failure
+// no extension stays open.
+func (c *ClientHandshake) negotiated(h http.Header) (Negotiated, error) {
+	var n Negotiated
+	var err error
+	if n.Extensions, err = c.acceptExtensions(h.Values("Sec-WebSocket-Extensions")); err != nil {
+		return Negotiated{}, err
 	}
-	if n.Subprotocol, err = c.acceptSubprotocol(resp.Header.Values("Sec-WebSocket-Protocol")); err != nil {
+	if n.Subprotocol, err = c.acceptSubprotocol(h.Values("Sec-WebSocket-Protocol")); err != nil {
 		closeExtensions(n.Extensions)
 		return Negotiated{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"reflect"
 	"runtime"
 	"strings"
@@ -117,6 +118,45 @@ func TestDefaultPort(t *testing.T) {
 		if got := DefaultPort(scheme); got != want {
 			t.Errorf("DefaultPort(%q) = %q, want %q", scheme, got, want)
 		}
+	}
+}
+
+func TestPortDefaultsToTheSchemes(t *testing.T) {
+	for in, want := range map[string]string{
+		"ws://h/":          "80",
+		"wss://h/":         "443",
+		"wss://h:8443/":    "8443",
+		"https://[::1]/":   "443",
+		"http://h:80/":     "80",
+		"socks5://h/":      "",
+		"socks5://h:1081/": "1081",
+	} {
+		u, err := url.Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Port(u); got != want {
+			t.Errorf("Port(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// BasicAuthorization encodes RFC 7617 §2's example, and a URI's user
+// info becomes the same header.
+func TestBasicAuthorization(t *testing.T) {
+	if got := BasicAuthorization("Aladdin", "open sesame"); got != "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==" {
+		t.Errorf("BasicAuthorization = %s", got)
+	}
+	u, err := ParseURI("ws://Aladdin:open%20sesame@h/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _, err := (&ClientHandshake{}).Request(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := req.Header.Get("Authorization"); got != "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==" {
+		t.Errorf("Authorization from user info = %q", got)
 	}
 }
 

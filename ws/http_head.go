@@ -2,6 +2,8 @@ package ws
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"net/http"
 )
 
@@ -195,6 +197,38 @@ func (r *HeadReader) Feed(b []byte) (done bool, err error) {
 	}
 	r.buf = append(r.buf, b...)
 	return r.s.scan(r.buf)
+}
+
+// fillReadSize is the size of each read of Fill.
+const fillReadSize = 4096
+
+// Fill reads from src and feeds what each read returns until the head is
+// complete, then returns nil; Rest holds what was read past the head. A
+// head that breaks a rule or a limit returns Feed's error. When src fails
+// or ends first, the error is a *HandshakeError matching ErrInvalidMessage
+// and the read error: "connection closed before the HTTP head" when
+// nothing came, "connection closed in the HTTP head" otherwise.
+func (r *HeadReader) Fill(src io.Reader) error {
+	buf := make([]byte, fillReadSize)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			done, herr := r.Feed(buf[:n])
+			if herr != nil {
+				return herr
+			}
+			if done {
+				return nil
+			}
+		}
+		if err != nil {
+			where := "in"
+			if r.Buffered() == 0 {
+				where = "before"
+			}
+			return &HandshakeError{Msg: "connection closed " + where + " the HTTP head: " + err.Error(), Err: fmt.Errorf("%w: %w", ErrInvalidMessage, err)}
+		}
+	}
 }
 
 // Buffered returns the number of bytes fed and kept so far.

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // feedChopped feeds b to r in pieces given by sizes (cycled; 0 or none:
@@ -225,6 +227,62 @@ func TestHeadReaderKeepsTheRestAndItsVerdict(t *testing.T) {
 	}
 	if _, err := bad.Request(); err == nil {
 		t.Fatal("Request of a response reader")
+	}
+}
+
+// Fill reads a head that arrives a byte at a time, stops there, and keeps
+// what came after it.
+func TestFillReadsUpToTheEndOfTheHead(t *testing.T) {
+	r := NewRequestReader(Limits{})
+	src := strings.NewReader(validRequest + "\x81\x00frames")
+	if err := r.Fill(iotest.OneByteReader(src)); err != nil {
+		t.Fatal(err)
+	}
+	if string(r.Head()) != validRequest || string(r.Rest()) != "" || src.Len() != len("\x81\x00frames") {
+		t.Fatalf("head %q, rest %q, %d bytes left unread", r.Head(), r.Rest(), src.Len())
+	}
+	req, err := r.Request()
+	if err != nil || req.Host != "example.com" {
+		t.Fatalf("%v %v", req, err)
+	}
+	r = NewRequestReader(Limits{})
+	if err := r.Fill(strings.NewReader(validRequest + "\x81\x00frames")); err != nil || string(r.Rest()) != "\x81\x00frames" {
+		t.Fatalf("in one read: rest %q, err %v", r.Rest(), err)
+	}
+}
+
+// Fill gives the reader's verdict on a head that breaks the limits,
+// without reading to the end of the input.
+func TestFillStopsAtTheLimit(t *testing.T) {
+	r := NewResponseReader(Limits{MaxLineLength: 100, MaxHeaders: 10}, false)
+	head := "HTTP/1.1 101 Switching Protocols\r\n" + strings.Repeat("X-A: b\r\n", 1000)
+	src := strings.NewReader(head)
+	if err := r.Fill(iotest.OneByteReader(src)); !errors.Is(err, ErrSecurityLimit) {
+		t.Fatalf("err = %v, want ErrSecurityLimit", err)
+	}
+	if src.Len() == 0 {
+		t.Fatal("Fill read the whole input before refusing it")
+	}
+}
+
+// A source that ends before or in the head gives errors that say which,
+// and match ErrInvalidMessage and the read error.
+func TestFillEndsWithTheSource(t *testing.T) {
+	errReset := errors.New("connection reset")
+	for _, tt := range []struct {
+		src  io.Reader
+		msg  string
+		read error
+	}{
+		{strings.NewReader(""), "ws: connection closed before the HTTP head: EOF", io.EOF},
+		{strings.NewReader("HTTP/1.1 101 Switching"), "ws: connection closed in the HTTP head: EOF", io.EOF},
+		{io.MultiReader(strings.NewReader("HTTP/1.1 1"), iotest.ErrReader(errReset)), "ws: connection closed in the HTTP head: connection reset", errReset},
+	} {
+		err := NewResponseReader(Limits{}, false).Fill(tt.src)
+		var he *HandshakeError
+		if err == nil || err.Error() != tt.msg || !errors.As(err, &he) || !errors.Is(err, ErrInvalidMessage) || !errors.Is(err, tt.read) {
+			t.Errorf("want %q: got %v", tt.msg, err)
+		}
 	}
 }
 

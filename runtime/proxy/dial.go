@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/tetherws/tether/runtime/internal/httpauth"
 	"github.com/tetherws/tether/runtime/internal/netctx"
 	"github.com/tetherws/tether/ws"
 )
@@ -101,7 +100,7 @@ func (d *Dialer) connect(ctx context.Context, nc net.Conn, p, target *url.URL, a
 	}
 	if p.User != nil {
 		pw, _ := p.User.Password()
-		h.Set("Proxy-Authorization", httpauth.BasicAuthorization(p.User.Username(), pw))
+		h.Set("Proxy-Authorization", ws.BasicAuthorization(p.User.Username(), pw))
 	}
 	// The request-target of an opaque URL is written as is: host:port.
 	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: ws.HostHeader(target), Header: h}
@@ -139,26 +138,14 @@ func (d *Dialer) connect(ctx context.Context, nc net.Conn, p, target *url.URL, a
 // proxy chops its reply.
 func readReply(nc net.Conn, lim ws.Limits) (*http.Response, []byte, error) {
 	hr := ws.NewResponseReader(lim, true)
-	buf := make([]byte, 1024)
-	for {
-		n, err := nc.Read(buf)
-		if n > 0 {
-			done, herr := hr.Feed(buf[:n])
-			if herr != nil {
-				return nil, nil, herr
-			}
-			if done {
-				resp, _, perr := ws.ParseResponse(hr.Head(), lim, true)
-				if perr != nil {
-					return nil, nil, perr
-				}
-				return resp, bytes.Clone(hr.Rest()), nil
-			}
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("connection closed in the reply: %w", err)
-		}
+	if err := hr.Fill(nc); err != nil {
+		return nil, nil, err
 	}
+	resp, err := hr.Response()
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, bytes.Clone(hr.Rest()), nil
 }
 
 // prefixConn replays bytes read past a proxy's reply.

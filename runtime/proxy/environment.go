@@ -32,10 +32,7 @@ import (
 // ErrInvalidURL for an invalid proxy URL.
 func FromEnvironment(target *url.URL) (*url.URL, error) {
 	host := strings.ToLower(target.Hostname())
-	port := target.Port()
-	if port == "" {
-		port = ws.DefaultPort(target.Scheme)
-	}
+	port := ws.Port(target)
 	if isLocalHost(host) || bypass(getenv("no_proxy"), host, port) {
 		return nil, nil
 	}

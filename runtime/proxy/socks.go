@@ -40,7 +40,7 @@ func socks5(ctx context.Context, nc net.Conn, p *url.URL, addr string) (net.Conn
 		DialWithConn(ctx context.Context, c net.Conn, network, address string) (net.Addr, error)
 	})
 	if !ok {
-		return nil, errors.New("golang.org/x/net/proxy: SOCKS5 dialer without DialWithConn")
+		return nil, errors.New("proxy: the SOCKS5 dialer of golang.org/x/net/proxy has no DialWithConn")
 	}
 	if _, err := dwc.DialWithConn(ctx, nc, "tcp", addr); err != nil {
 		if ctx.Err() != nil || netctx.IsTimeout(err) {
@@ -139,7 +139,7 @@ func socks4(ctx context.Context, nc net.Conn, p *url.URL, addr string) (net.Conn
 func resolve(ctx context.Context, host string, v4only bool) (net.IP, error) {
 	if ip := net.ParseIP(host); ip != nil {
 		if v4only && ip.To4() == nil {
-			return nil, fmt.Errorf("SOCKS4 can't reach the IPv6 address %s", host)
+			return nil, fmt.Errorf("proxy: SOCKS4 can't reach the IPv6 address %s", host)
 		}
 		return ip, nil
 	}
@@ -153,7 +153,7 @@ func resolve(ctx context.Context, host string, v4only bool) (net.IP, error) {
 		}
 	}
 	if v4only || len(addrs) == 0 {
-		return nil, fmt.Errorf("no IPv4 address for %s", host)
+		return nil, fmt.Errorf("proxy: no IPv4 address for %s", host)
 	}
 	return addrs[0].IP, nil
 }

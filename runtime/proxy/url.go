@@ -96,10 +96,7 @@ func redact(raw string) string {
 // hostPort returns the host:port of a proxy URL from Parse, or of a
 // target URL, with the scheme's default port when it names none.
 func hostPort(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = ws.DefaultPort(u.Scheme)
-	}
+	port := ws.Port(u)
 	if port == "" && strings.HasPrefix(u.Scheme, "socks") {
 		port = socksPort
 	}

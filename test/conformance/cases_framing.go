@@ -27,7 +27,7 @@ func framingCases(t *table) {
 			func(p *Peer) error { return p.Echo(kind.op, data, 0, 997) })
 	}
 
-	// Beyond Autobahn: the masking and length encoding rules of §5.1–5.2.
+	// Beyond Autobahn: the masking and length encoding rules of RFC 6455 §5.1–5.2.
 	c := t.add("1.3.1", "Send an unmasked text frame to the server: it must fail with 1002 (RFC 6455 §5.1)", func(p *Peer) error {
 		b := wire.Append(nil, F(wire.OpText, []byte("unmasked")), false)
 		p.logf("> TEXT unmasked")

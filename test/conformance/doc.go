@@ -14,7 +14,7 @@
 // `make conformance` (command cmd/conformance: the table per category and
 // side, the 9.x timings, and a last line "N passed, M failed").
 //
-// The suite checks itself: reference_test.go runs every case against a
-// strict reference endpoint built on package wire, and against variants
-// of it that each break one rule, which must fail the cases pinning it.
+// The suite checks itself: its own tests run every case against a strict
+// reference endpoint built on package wire, and against variants of it
+// that each break one rule, which must fail the cases pinning it.
 package conformance

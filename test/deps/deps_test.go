@@ -9,7 +9,7 @@ import (
 // The packages every layer of the rule must find, so that a listing that
 // misses them (a wrong directory, a broken pattern) fails instead of
 // checking nothing.
-var expected = []string{".", "ws", "compress", "keepalive", "runtime", "runtime/hub", "reconnect"}
+var expected = []string{".", "ws", "compress", "keepalive", "runtime", "runtime/hub", "reconnect", "internal/inflateref", "test/conformance/wire"}
 
 func TestLibraryFollowsTheOneWayDependencyRule(t *testing.T) {
 	pkgs := listAll(t, moduleRoot(t))
@@ -119,6 +119,15 @@ func TestRulesRefuseWhatTheyForbid(t *testing.T) {
 		{"cmd/examples/bot", "reconnect", true},
 		{"cmd/examples/bot", "cmd/examples/bot/feedserver", true},
 		{"test/conformance", "runtime", true},
+		{"internal/inflateref", "compress", false},
+		{"internal/inflateref", "ws", false},
+		{"internal/inflateref", "internal/corpus", false},
+		{"compress", "internal/inflateref", false},
+		{"test/conformance/wire", "internal/inflateref", true},
+		{"test/conformance/wire", "ws", false},
+		{"test/conformance/wire", "compress", false},
+		{"test/conformance/wire", "runtime", false},
+		{"test/conformance/wire", "internal/corpus", false},
 	}
 	for _, c := range tether {
 		if why := checkTether(c.from, c.to); (why == "") != c.ok {
@@ -140,6 +149,8 @@ func TestRulesRefuseWhatTheyForbid(t *testing.T) {
 		{"cmd/examples/chat", "example.com/other", "example.com/other", true},
 		{"cmd/examples/chat", "github.com/nats-io/nats.go", "github.com/nats-io/nats.go", false},
 		{"test/interop/cmd/interop", "github.com/nats-io/nkeys", "github.com/nats-io/nkeys", false},
+		{"internal/inflateref", "github.com/klauspost/compress/flate", "github.com/klauspost/compress", false},
+		{"test/conformance/wire", "github.com/klauspost/compress/flate", "github.com/klauspost/compress", false},
 	}
 	for _, c := range modules {
 		if why := checkModule(c.from, c.path, c.mod); (why == "") != c.ok {

@@ -42,9 +42,15 @@ var rules = []rule{
 	{prefix: "runtime", only: []string{"ws", "compress", "keepalive", "internal"}, modules: libraryModules},
 	{prefix: "reconnect", only: []string{"ws", "compress", "keepalive", "internal", "runtime"}, modules: libraryModules},
 	{prefix: "internal", never: []string{".", "reconnect", "cmd", "test"}, modules: libraryModules},
+	// The reference DEFLATE decoder checks the compressor, so it shares
+	// nothing with it: the standard library only.
+	{prefix: "internal/inflateref", only: []string{}},
 	{prefix: ".", never: []string{"cmd", "test"}, modules: libraryModules},
 	{prefix: "cmd", never: []string{"test"}, anyModule: true},
 	{prefix: "test", never: []string{"cmd"}, anyModule: true},
+	// The conformance suite's own framing is independent of the library it
+	// tests: the standard library and the reference decoder only.
+	{prefix: "test/conformance/wire", only: []string{"internal/inflateref"}},
 }
 
 // libraryRule is the rule of a library package that no prefix of rules

@@ -4,7 +4,7 @@
 //
 //	go run ./cmd/examples/chat -addr 127.0.0.1:8765
 //
-// Every connection joins a Hub (hub.go), whose single goroutine fans each
+// Every connection joins a Hub, whose single goroutine fans each
 // event out to a bounded queue per client; a client too slow to keep its
 // queue from filling up is closed with 1008 instead of stalling the room.
 // WebSocket connections are accepted from the page's own origin only

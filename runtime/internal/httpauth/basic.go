@@ -5,12 +5,6 @@ import (
 	"strings"
 )
 
-// BasicAuthorization returns the Authorization value of Basic credentials
-// (RFC 7617): "Basic " and base64(user ":" password).
-func BasicAuthorization(user, password string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
-}
-
 // ParseBasic parses an Authorization value with Basic credentials. ok is
 // false for another scheme, bad base64, or a decoded value without ':'.
 func ParseBasic(authz string) (user, password string, ok bool) {

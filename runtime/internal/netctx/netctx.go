@@ -22,11 +22,11 @@ func Bind(ctx context.Context, nc net.Conn) (release func()) {
 	}
 }
 
-// TLSClient runs a TLS client handshake on nc under ctx with a copy of cfg
-// (nil: the zero config) whose ServerName defaults to serverName and
-// NextProtos (the ALPN offer) to protos. When the handshake fails, nc is
-// closed.
-func TLSClient(ctx context.Context, nc net.Conn, cfg *tls.Config, serverName string, protos ...string) (*tls.Conn, error) {
+// TLSConfig returns a copy of cfg (nil: the zero config) whose ServerName
+// defaults to serverName and NextProtos (the ALPN protocols) to protos:
+// the defaults of every TLS configuration tether's clients and servers
+// run.
+func TLSConfig(cfg *tls.Config, serverName string, protos ...string) *tls.Config {
 	cfg = cfg.Clone()
 	if cfg == nil {
 		cfg = &tls.Config{}
@@ -37,7 +37,14 @@ func TLSClient(ctx context.Context, nc net.Conn, cfg *tls.Config, serverName str
 	if len(cfg.NextProtos) == 0 {
 		cfg.NextProtos = protos
 	}
-	tc := tls.Client(nc, cfg)
+	return cfg
+}
+
+// TLSClient runs a TLS client handshake on nc under ctx with
+// TLSConfig(cfg, serverName, protos...). When the handshake fails, nc is
+// closed.
+func TLSClient(ctx context.Context, nc net.Conn, cfg *tls.Config, serverName string, protos ...string) (*tls.Conn, error) {
+	tc := tls.Client(nc, TLSConfig(cfg, serverName, protos...))
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = nc.Close()
 		return nil, err

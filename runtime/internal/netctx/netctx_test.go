@@ -85,6 +85,21 @@ func TestTLSClientKeepsTheCallersSettings(t *testing.T) {
 	}
 }
 
+func TestTLSConfigDefaultsOnACopy(t *testing.T) {
+	got := TLSConfig(nil, "", "http/1.1")
+	if got == nil || got.ServerName != "" || fmt.Sprint(got.NextProtos) != "[http/1.1]" {
+		t.Fatalf("TLSConfig(nil) = %+v; want a zero config offering http/1.1", got)
+	}
+	given := &tls.Config{MinVersion: tls.VersionTLS13}
+	got = TLSConfig(given, "example.test", "h2")
+	if got == given || got.MinVersion != tls.VersionTLS13 || got.ServerName != "example.test" || fmt.Sprint(got.NextProtos) != "[h2]" {
+		t.Fatalf("TLSConfig(given) = %+v; want a copy with the defaults filled in", got)
+	}
+	if given.ServerName != "" || given.NextProtos != nil {
+		t.Fatalf("the caller's config changed: %+v", given)
+	}
+}
+
 func TestIsTimeout(t *testing.T) {
 	for _, tc := range []struct {
 		err  error

@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/tetherws/tether/internal/inflateref"
 )
 
 // PMD holds negotiated permessage-deflate parameters (RFC 7692 §7.1).
@@ -227,7 +229,7 @@ func (f *Inflater) Decompress(p []byte, limit int) ([]byte, error) {
 	}
 	in := make([]byte, 0, len(p)+4)
 	in = append(append(in, p...), tail...)
-	d, err := MaxDistance(in)
+	d, err := inflateref.MaxDistance(in)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +287,8 @@ func (w *bitWriter) align() {
 	}
 }
 
-// literal writes a literal/length symbol with the fixed code (§3.2.6).
+// literal writes a literal/length symbol with the fixed code (RFC 1951
+// §3.2.6).
 func (w *bitWriter) literal(sym int) {
 	switch {
 	case sym < 144:
