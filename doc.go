@@ -4,7 +4,8 @@
 // how it ended.
 //
 // This package is the front door: the names a program needs, in one
-// import. The packages behind it are named at the end of this tour.
+// import. The packages behind it are named at the end of this tour, with
+// when to reach for each.
 //
 // # A client
 //
@@ -21,11 +22,15 @@
 //	}
 //	return conn.Err() // nil after a clean closing handshake
 //
+// Put conn.Messages() in a select next to timers and other channels when
+// a loop has more than one thing to wait for.
+//
 // # A server
 //
 // A Server runs a Handler per connection; the handler's ctx is cancelled
 // when its connection ends. Server is also an http.Handler, and Accept
-// upgrades a request inside any net/http handler.
+// upgrades a request inside any net/http handler. A Router sends each
+// connection to the Handler registered for its path.
 //
 //	srv := &tether.Server{
 //		Handler: func(ctx context.Context, c *tether.Conn) error {
@@ -38,6 +43,9 @@
 //		},
 //	}
 //	log.Fatal(srv.ListenAndServe("127.0.0.1:9001"))
+//
+// Broadcast sends one message to many connections, framing it once and
+// skipping those that are closing or too slow, without waiting for any.
 //
 // # Messages, backpressure and ending
 //
@@ -52,17 +60,39 @@
 // When a connection ends, Messages() is closed, Done() is closed once its
 // goroutines have returned, and Err() says how it ended: nil for a clean
 // closing handshake, otherwise a *CloseError (errors.As) that carries the
-// close frames sent and received and the cause.
+// close frames sent and received and the cause. Every error of a closed
+// connection matches ErrClosed; a Dial that the server refused is a
+// *StatusError, and every failed handshake matches ErrInvalidHandshake.
+//
+// # Authentication and proxies
+//
+// A server checks credentials before the handshake with a hook in
+// ServerOptions.ProcessRequest: the ProcessRequest method of a BasicAuth
+// or a DigestAuth (ChainProcessRequest runs several hooks, for example a
+// Router's first). The handler then finds the user on Conn.Username. A
+// client gives its credentials in DialOptions.Auth or in the URL, and
+// answers Basic and Digest challenges.
+//
+// Dial takes its proxy from the environment (ProxyFromEnvironment) unless
+// DialOptions.Proxy says otherwise: ProxyURL for a fixed HTTP, HTTPS or
+// SOCKS proxy, ProxyDirect for none, or a function that chooses per URL.
+//
+// # WebSockets over HTTP/2
+//
+// RFC 8441 works on both sides: Accept and Server.ServeHTTP take extended
+// CONNECT requests from net/http's HTTP/2 server (which needs package
+// runtime/xconnect imported, or GODEBUG=http2xconnect=1), and
+// DialOptions.HTTP2 makes Dial open one.
 //
 // # What runs per connection
 //
-// Each connection runs a reader, a writer and a keepalive goroutine under
-// one errgroup. The reader parses frames and delivers messages; a sender
-// that finds the socket writable writes its frame itself, and what would
-// block is finished by the writer, coalesced into one vectored write; the
-// keepalive pings every Options.PingInterval and fails the connection when
-// the pong does not come within Options.PingTimeout. An idle connection
-// holds no read or write buffer.
+// Each connection runs a reader, a writer and a keepalive goroutine. The
+// reader parses frames and delivers messages; a sender that finds the
+// socket writable writes its frame itself, and what would block is
+// finished by the writer, coalesced into one vectored write; the keepalive
+// pings every Options.PingInterval and fails the connection when the pong
+// does not come within Options.PingTimeout. An idle connection holds no
+// read or write buffer.
 //
 // # Defaults
 //
@@ -73,21 +103,37 @@
 //
 // # The packages behind this one
 //
-//   - runtime: the concurrent runtime that this package re-exports
-//     (connections, Dial, Accept, Server, Broadcast, Router).
+// The types of this package are aliases: a Conn is a runtime.Conn, a
+// CloseError a ws.CloseError, a BasicAuth an auth.BasicAuth. Their
+// methods and fields are documented with the package that defines them
+// (go doc github.com/tetherws/tether/runtime.Conn). A program imports
+// those packages only for what this one does not re-export:
+//
+//   - runtime: where the connection, the client and the server are
+//     defined. This package re-exports every name of it, so a program
+//     need not import it (and its name would clash with Go's runtime).
 //   - ws: the protocol with no I/O: frames, masking, UTF-8, close codes,
 //     the opening handshake, the connection state machine. Every protocol
-//     rule lives there.
-//   - compress: permessage-deflate (RFC 7692), its presets and tuning.
-//   - keepalive: the ping/pong heartbeat policy.
-//   - reconnect: a supervisor that keeps a client connected across server
-//     restarts, with one Messages() channel for the life of the program.
-//   - runtime/proxy: HTTP, HTTPS and SOCKS proxies, from the environment
-//     or by URL.
-//   - runtime/auth: Basic and Digest authentication hooks for servers.
-//   - runtime/hub: topics and fan-out for servers.
-//
-// WebSockets over HTTP/2 (RFC 8441) work on both sides: Accept and
-// Server.ServeHTTP take extended CONNECT requests, and DialOptions.HTTP2
-// opens one.
+//     rule lives there. Reach for it to speak WebSocket over a transport
+//     of your own, or to write an extension.
+//   - compress: permessage-deflate (RFC 7692). Reach for it to tune
+//     compression: Options.Compression takes a *compress.Options, such as
+//     its presets Fast, SmallMemory and BestRatio.
+//   - keepalive: the ping/pong heartbeat policy that Options.PingInterval
+//     and Options.PingTimeout configure; tests replace its Clock.
+//   - reconnect: for a client that must stay connected (a bot, a feed): a
+//     Supervisor dials again with backoff when the connection is lost, and
+//     delivers every connection's messages on one channel.
+//   - runtime/hub: for a server with topics (rooms, channels): subscribe
+//     connections, publish to a topic, drop clients that can't keep up;
+//     across server instances through a Broker.
+//   - runtime/hub/natsbroker: a hub Broker over NATS. It is a module of
+//     its own (go get github.com/tetherws/tether/runtime/hub/natsbroker),
+//     so that programs without NATS do not build against it.
+//   - runtime/proxy: where the proxy choosers come from; reach for it to
+//     branch on why a proxy failed (ErrAuth, ErrRefused) or to open an
+//     HTTP CONNECT or SOCKS tunnel for another TCP client (Dialer).
+//   - runtime/auth: where BasicAuth and DigestAuth are defined.
+//   - runtime/xconnect: import it for its side effect in a server that
+//     takes WebSockets over HTTP/2 on net/http's HTTP/2 server.
 package tether

@@ -51,6 +51,18 @@ type HandshakeError = ws.HandshakeError
 // connection fails with.
 type ProtocolError = ws.ProtocolError
 
+// SendError is a send the protocol refuses because of the request itself
+// (text that is not UTF-8, a control payload over 125 bytes, a close code
+// that cannot be sent): nothing is sent and the connection goes on.
+type SendError = ws.SendError
+
+// NegotiationError is a failed subprotocol or extension negotiation.
+type NegotiationError = ws.NegotiationError
+
+// Limits bounds the HTTP messages of the opening handshake
+// (Options.Limits). Zero fields take the defaults.
+type Limits = ws.Limits
+
 // Sentinel errors to branch on with errors.Is.
 var (
 	// ErrClosed matches every error of a closed connection.
@@ -63,6 +75,13 @@ var (
 	ErrProtocol = ws.ErrProtocol
 	// ErrMessageTooBig matches a message over Options.MaxMessageSize.
 	ErrMessageTooBig = ws.ErrMessageTooBig
+	// ErrInvalidSend matches every *SendError.
+	ErrInvalidSend = ws.ErrInvalidSend
+	// ErrNegotiation matches every *NegotiationError.
+	ErrNegotiation = ws.ErrNegotiation
+	// ErrConcurrency matches a call that only one caller at a time may
+	// make.
+	ErrConcurrency = ws.ErrConcurrency
 )
 
 // ServerHandshake is the server's side of the opening handshake:

@@ -65,6 +65,10 @@ type BroadcastResult = runtime.BroadcastResult
 // SkipError reports a connection that a broadcast skipped.
 type SkipError = runtime.SkipError
 
+// RedirectError is a redirect Dial did not follow; it matches one of
+// ErrTooManyRedirects, ErrInsecureRedirect and ErrRedirectRefused.
+type RedirectError = runtime.RedirectError
+
 // Dial opens a client connection to a ws:// or wss:// URL. A nil o gives
 // the defaults. The *http.Response is the server's answer to the opening
 // handshake, also on a rejection (see StatusError).
@@ -111,6 +115,10 @@ const (
 	DefaultCloseTimeout   = runtime.DefaultCloseTimeout
 )
 
+// DefaultMaxRedirects is the number of redirects Dial follows when
+// DialOptions.MaxRedirects is 0.
+const DefaultMaxRedirects = runtime.DefaultMaxRedirects
+
 // Errors of the runtime to branch on with errors.Is.
 var (
 	// ErrClosing: the connection is closing; nothing more can be sent.
@@ -124,4 +132,26 @@ var (
 	ErrCloseTimeout = runtime.ErrCloseTimeout
 	// ErrServerClosed: Serve returns it after Shutdown.
 	ErrServerClosed = runtime.ErrServerClosed
+	// ErrInvalidUTF8: a text message to send is not valid UTF-8; nothing
+	// was sent. It matches ErrInvalidSend.
+	ErrInvalidUTF8 = runtime.ErrInvalidUTF8
+	// ErrDuplicatePing: Ping's payload equals one still waiting for its
+	// pong. It matches ErrConcurrency.
+	ErrDuplicatePing = runtime.ErrDuplicatePing
+	// ErrFragmentedSend: Broadcast skipped a connection in the middle of
+	// sending a fragmented message. It matches ErrConcurrency.
+	ErrFragmentedSend = runtime.ErrFragmentedSend
+	// ErrNoRoute: Router.Serve found no pattern for the connection's path.
+	ErrNoRoute = runtime.ErrNoRoute
+	// ErrHTTP2Unsupported: Dial with DialOptions.HTTP2 reached a server
+	// that does not take WebSockets over HTTP/2.
+	ErrHTTP2Unsupported = runtime.ErrHTTP2Unsupported
+	// ErrTooManyRedirects: Dial reached DialOptions.MaxRedirects.
+	ErrTooManyRedirects = runtime.ErrTooManyRedirects
+	// ErrInsecureRedirect: a wss:// URL redirected to ws://.
+	ErrInsecureRedirect = runtime.ErrInsecureRedirect
+	// ErrRedirectRefused: a redirect the connection can't follow (over
+	// DialOptions.NetConn, or to another origin over
+	// DialOptions.UnixSocket).
+	ErrRedirectRefused = runtime.ErrRedirectRefused
 )

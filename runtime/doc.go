@@ -1,5 +1,25 @@
-// Package runtime runs WebSocket connections: Dial for clients, Accept and
-// Server for servers, and Conn, whose received messages arrive on a channel.
+// Package runtime runs WebSocket connections: it is where tether's Conn,
+// client (Dial) and server (Server, Accept) are defined. Programs import
+// the root package, github.com/tetherws/tether, which re-exports every
+// name of this one under the same name; this documentation holds the
+// methods and fields of those names.
+//
+// The package has three parts:
+//
+//   - the connection core: Conn and its goroutines, receiving (Message,
+//     Messages), sending (Send and its variants, MessageWriter, Broadcast),
+//     Ping, closing (Close, CloseNow, Err, CloseStatus), and the Options
+//     that bound them;
+//   - the client: Dial's policy (connection attempts, redirects, the retry
+//     that answers an authentication challenge) over its mechanism (TCP,
+//     Unix sockets or a given net.Conn, TLS, proxies through package
+//     runtime/proxy, and the HTTP/1.1 and RFC 8441 opening handshakes);
+//   - the server: Server's lifecycle and graceful Shutdown, Accept inside
+//     a net/http handler, Router, and the ProcessRequest and
+//     ProcessResponse hooks, for which package runtime/auth has Basic and
+//     Digest authentication.
+//
+// # What runs per connection
 //
 // Each connection runs three goroutines under one errgroup: a reader that
 // parses frames with the sans-I/O protocol of package ws and delivers
@@ -25,14 +45,6 @@
 // its writer and keepalive goroutines are each parked on a single channel
 // receive, which keeps them at Go's smallest stack (2 KiB).
 //
-//	conn, _, err := runtime.Dial(ctx, "ws://localhost:9001/", nil)
-//	if err != nil { ... }
-//	defer conn.Close(ws.CloseNormal, "")
-//	for msg := range conn.Messages() {
-//		fmt.Printf("%s\n", msg.Data)
-//	}
-//	if err := conn.Err(); err != nil { ... } // nil after a clean close
-//
 // Every blocking call takes a context.Context. Cancelling it abandons that
 // call and never the connection: a cancelled Send queues nothing, and a
 // frame that was queued or written in part is always written whole.
@@ -54,13 +66,11 @@
 // speaks HTTP/1.1 only: mount the Server on a net/http server for HTTP/2.
 //
 // Go 1.26's net/http HTTP/2 server accepts extended CONNECT only when the
-// GODEBUG environment variable holds http2xconnect=1 at start-up
-// (golang/go#71128): it is read by an init function, a //go:debug line
-// is refused as unknown, and http.HTTP2Config has no setting for it.
-// Importing package github.com/tetherws/tether/runtime/xconnect sets it
-// for the process; without it, the server never advertises
-// SETTINGS_ENABLE_CONNECT_PROTOCOL and such requests never reach a
-// handler.
+// GODEBUG environment variable holds http2xconnect=1 at start-up, and has
+// no setting for it in http.HTTP2Config. Importing package
+// github.com/tetherws/tether/runtime/xconnect sets it for the process;
+// without it, the server never advertises SETTINGS_ENABLE_CONNECT_PROTOCOL
+// and such requests never reach a handler.
 //
 // DialOptions.HTTP2 makes Dial open the connection over HTTP/2: TLS with
 // ALPN h2 for wss://, prior knowledge (h2c) for ws://, one HTTP/2

@@ -3,7 +3,7 @@
 //
 //	go run ./cmd/examples/echo -addr 127.0.0.1:9001
 //
-// It serves with runtime.Server and shuts down gracefully on SIGINT or
+// It serves with tether.Server and shuts down gracefully on SIGINT or
 // SIGTERM: new connections are refused, every open connection gets a 1001
 // (going away) close frame, and the handlers are waited for.
 package main

@@ -1,4 +1,4 @@
-package runtime_test
+package tether_test
 
 import (
 	"context"
@@ -8,9 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"github.com/tetherws/tether/runtime"
+	"github.com/tetherws/tether"
 	_ "github.com/tetherws/tether/runtime/xconnect" // RFC 8441 in net/http's HTTP/2 server
-	"github.com/tetherws/tether/ws"
 )
 
 // WebSockets over HTTP/2 (RFC 8441): a Server mounted on a net/http server
@@ -18,7 +17,7 @@ import (
 // runtime/xconnect imported, or GODEBUG=http2xconnect=1), and Dial with
 // HTTP2 sends one, over TLS with ALPN h2 (or h2c for ws:// URLs).
 func ExampleDial_http2() {
-	srv := &runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
+	srv := &tether.Server{Handler: func(ctx context.Context, c *tether.Conn) error {
 		m := <-c.Messages()
 		return c.SendText(ctx, "echo over "+c.Request().Proto+": "+m.Text())
 	}}
@@ -32,7 +31,7 @@ func ExampleDial_http2() {
 	roots.AddCert(ts.Certificate())
 	ctx := context.Background()
 	url := strings.Replace(ts.URL, "https://", "wss://", 1)
-	conn, resp, err := runtime.Dial(ctx, url, &runtime.DialOptions{
+	conn, resp, err := tether.Dial(ctx, url, &tether.DialOptions{
 		HTTP2:     true,
 		TLSConfig: &tls.Config{RootCAs: roots},
 	})
@@ -40,7 +39,7 @@ func ExampleDial_http2() {
 		fmt.Println(err)
 		return
 	}
-	defer conn.Close(ws.CloseNormal, "")
+	defer conn.Close(tether.CloseNormal, "")
 	fmt.Println(resp.Proto, resp.Status)
 	_ = conn.SendText(ctx, "hello")
 	fmt.Println((<-conn.Messages()).Text())

@@ -1,4 +1,4 @@
-package runtime_test
+package tether_test
 
 import (
 	"context"
@@ -6,9 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tetherws/tether"
 	"github.com/tetherws/tether/compress"
-	"github.com/tetherws/tether/runtime"
-	"github.com/tetherws/tether/ws"
 )
 
 // A chat room: every message a client sends goes to every client.
@@ -17,18 +16,18 @@ import (
 // waits for one.
 func ExampleBroadcast() {
 	var mu sync.Mutex
-	room := map[*runtime.Conn]bool{}
-	members := func() []*runtime.Conn {
+	room := map[*tether.Conn]bool{}
+	members := func() []*tether.Conn {
 		mu.Lock()
 		defer mu.Unlock()
-		list := make([]*runtime.Conn, 0, len(room))
+		list := make([]*tether.Conn, 0, len(room))
 		for c := range room {
 			list = append(list, c)
 		}
 		return list
 	}
 	joined := make(chan struct{}, 3)
-	srv := &runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
+	url, stop := listen(&tether.Server{Handler: func(ctx context.Context, c *tether.Conn) error {
 		mu.Lock()
 		room[c] = true
 		mu.Unlock()
@@ -39,25 +38,24 @@ func ExampleBroadcast() {
 		}()
 		joined <- struct{}{}
 		for m := range c.Messages() {
-			if err := runtime.Broadcast(ctx, members(), m.Type, m.Data); err != nil {
+			if err := tether.Broadcast(ctx, members(), m.Type, m.Data); err != nil {
 				return err
 			}
 			m.Release()
 		}
 		return nil
-	}}
-	url, stop := listen(srv)
+	}})
 	defer stop()
 
 	ctx := context.Background()
-	var clients []*runtime.Conn
+	var clients []*tether.Conn
 	for range 3 {
-		c, _, err := runtime.Dial(ctx, url, nil)
+		c, _, err := tether.Dial(ctx, url, nil)
 		if err != nil {
 			fmt.Println(err)
 			return
 		}
-		defer c.Close(ws.CloseNormal, "")
+		defer c.Close(tether.CloseNormal, "")
 		clients = append(clients, c)
 		<-joined
 	}
@@ -72,41 +70,40 @@ func ExampleBroadcast() {
 	// client 2: hello, room
 }
 
-// A ticker feed to many clients with compression tuned for broadcasting:
-// the server compresses each message on its own (no server context
-// takeover), so Broadcast compresses a tick once for every client instead
-// of once per client. Idle clients keep their receive windows compressed
-// after IdleAfter.
+// A ticker feed to many clients with compression tuned for broadcasting
+// (package compress holds the settings): the server compresses each
+// message on its own (no server context takeover), so Broadcast
+// compresses a tick once for every client instead of once per client.
+// Idle clients keep their receive windows compressed after IdleAfter.
 func ExampleBroadcast_compressOnce() {
-	joined := make(chan *runtime.Conn, 2)
-	srv := &runtime.Server{
-		Handler: func(ctx context.Context, c *runtime.Conn) error {
+	joined := make(chan *tether.Conn, 2)
+	url, stop := listen(&tether.Server{
+		Handler: func(ctx context.Context, c *tether.Conn) error {
 			joined <- c
 			<-c.Done()
 			return nil
 		},
-		Options: runtime.ServerOptions{Options: runtime.Options{
+		Options: tether.ServerOptions{Options: tether.Options{
 			Compression: &compress.Options{ServerNoContextTakeover: true, IdleAfter: 30 * time.Second},
 		}},
-	}
-	url, stop := listen(srv)
+	})
 	defer stop()
 
 	ctx := context.Background()
-	var clients, conns []*runtime.Conn
+	var clients, conns []*tether.Conn
 	for range 2 {
-		c, _, err := runtime.Dial(ctx, url, nil)
+		c, _, err := tether.Dial(ctx, url, nil)
 		if err != nil {
 			fmt.Println(err)
 			return
 		}
-		defer c.Close(ws.CloseNormal, "")
+		defer c.Close(tether.CloseNormal, "")
 		clients = append(clients, c)
 		conns = append(conns, <-joined)
 	}
 	fmt.Println("negotiated:", clients[0].Response().Header.Get("Sec-WebSocket-Extensions"))
 	tick := []byte(`{"type":"tick","symbol":"BTC-USD","bid":64210.5,"ask":64211.0}`)
-	if err := runtime.Broadcast(ctx, conns, ws.OpText, tick); err != nil {
+	if err := tether.Broadcast(ctx, conns, tether.OpText, tick); err != nil {
 		fmt.Println(err)
 		return
 	}

@@ -1,4 +1,4 @@
-package runtime_test
+package tether_test
 
 import (
 	"context"
@@ -8,67 +8,23 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/tetherws/tether/runtime"
-	"github.com/tetherws/tether/ws"
+	"github.com/tetherws/tether"
 )
-
-// listen starts srv on a loopback port and returns its ws:// URL and a
-// function that shuts it down.
-func listen(srv *runtime.Server) (string, func()) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	return "ws://" + ln.Addr().String() + "/", func() { _ = srv.Shutdown(context.Background()) }
-}
-
-// A server is a Handler: range over the connection's messages and answer.
-// Returning closes the connection with 1000. SendMessage echoes a received
-// message without validating its text again.
-func ExampleServer() {
-	srv := &runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
-		for msg := range c.Messages() {
-			if err := c.SendMessage(ctx, msg); err != nil {
-				return err
-			}
-		}
-		return nil
-	}}
-	url, stop := listen(srv)
-	defer stop()
-
-	ctx := context.Background()
-	conn, _, err := runtime.Dial(ctx, url, nil)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	_ = conn.SendText(ctx, "hello")
-	msg := <-conn.Messages()
-	fmt.Println(msg.Text())
-	_ = conn.Close(ws.CloseNormal, "")
-	fmt.Println("clean close:", conn.Err() == nil)
-	// Output:
-	// hello
-	// clean close: true
-}
 
 // A client ranges over Messages until the server closes the connection;
 // Err then says whether the close was clean.
 func ExampleDial() {
-	srv := &runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
+	url, stop := listen(&tether.Server{Handler: func(ctx context.Context, c *tether.Conn) error {
 		for _, s := range []string{"one", "two", "three"} {
 			if err := c.SendText(ctx, s); err != nil {
 				return err
 			}
 		}
 		return nil // closes with 1000
-	}}
-	url, stop := listen(srv)
+	}})
 	defer stop()
 
-	conn, _, err := runtime.Dial(context.Background(), url, nil)
+	conn, _, err := tether.Dial(context.Background(), url, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -88,19 +44,19 @@ func ExampleDial() {
 }
 
 // A select loop handles messages, a ticker and cancellation in one place.
+// Messages is closed when the connection ends, however it ends.
 func ExampleConn_Messages_selectLoop() {
-	srv := &runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
+	url, stop := listen(&tether.Server{Handler: func(ctx context.Context, c *tether.Conn) error {
 		for msg := range c.Messages() {
 			_ = c.SendText(ctx, "echo: "+msg.Text())
 		}
 		return nil
-	}}
-	url, stop := listen(srv)
+	}})
 	defer stop()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	conn, _, err := runtime.Dial(ctx, url, nil)
+	conn, _, err := tether.Dial(ctx, url, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -125,7 +81,7 @@ func ExampleConn_Messages_selectLoop() {
 				_ = conn.SendText(ctx, fmt.Sprint("tick ", sent))
 			}
 		case <-ctx.Done():
-			_ = conn.Close(ws.CloseNormal, "bye")
+			_ = conn.Close(tether.CloseNormal, "bye")
 		}
 	}
 	// Output:
@@ -134,21 +90,21 @@ func ExampleConn_Messages_selectLoop() {
 	// closed: <nil>
 }
 
-// Ping measures the round trip; the peer answers automatically.
+// Ping measures the round trip; the peer answers by itself.
 func ExampleConn_Ping() {
-	url, stop := listen(&runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
+	url, stop := listen(&tether.Server{Handler: func(ctx context.Context, c *tether.Conn) error {
 		<-ctx.Done()
 		return nil
 	}})
 	defer stop()
 
 	ctx := context.Background()
-	conn, _, err := runtime.Dial(ctx, url, nil)
+	conn, _, err := tether.Dial(ctx, url, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer conn.Close(ws.CloseNormal, "")
+	defer conn.Close(tether.CloseNormal, "")
 	rtt, err := conn.Ping(ctx, nil)
 	fmt.Println(err == nil, rtt > 0)
 	// Output: true true
@@ -158,19 +114,23 @@ func ExampleConn_Ping() {
 func ExampleAccept() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /chat/{room}", func(w http.ResponseWriter, r *http.Request) {
-		conn, err := runtime.Accept(w, r, nil)
+		conn, err := tether.Accept(w, r, nil)
 		if err != nil {
 			return // Accept has answered with the right status
 		}
-		defer conn.Close(ws.CloseNormal, "")
+		defer conn.Close(tether.CloseNormal, "")
 		_ = conn.SendText(r.Context(), "welcome to "+r.PathValue("room"))
 	})
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	hs := &http.Server{Handler: mux}
 	go func() { _ = hs.Serve(ln) }()
 	defer hs.Close()
 
-	conn, _, err := runtime.Dial(context.Background(), "ws://"+ln.Addr().String()+"/chat/go", nil)
+	conn, _, err := tether.Dial(context.Background(), "ws://"+ln.Addr().String()+"/chat/go", nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -182,13 +142,14 @@ func ExampleAccept() {
 
 // Shutdown closes every connection with 1001 and waits for the handlers.
 func ExampleServer_Shutdown() {
-	srv := &runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
+	srv := &tether.Server{Handler: func(ctx context.Context, c *tether.Conn) error {
 		for range c.Messages() {
 		}
 		return nil
 	}}
-	url, _ := listen(srv)
-	conn, _, err := runtime.Dial(context.Background(), url, nil)
+	url, stop := listen(srv)
+	defer stop()
+	conn, _, err := tether.Dial(context.Background(), url, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -199,21 +160,60 @@ func ExampleServer_Shutdown() {
 	// Output: received 1001 (going away); then sent 1001 (going away) true
 }
 
-// Errors say how a connection ended: errors.As finds the close frames.
+// Close sends a close frame with a code and a reason and waits for the
+// closing handshake. Only 1000 and 1001 both ways make a clean close: with
+// any other code, Err on both sides is a *CloseError that carries the
+// frames sent and received.
+func ExampleConn_Close() {
+	ended := make(chan error, 1)
+	url, stop := listen(&tether.Server{Handler: func(ctx context.Context, c *tether.Conn) error {
+		for range c.Messages() {
+		}
+		<-c.Done()
+		ended <- c.Err()
+		return nil
+	}})
+	defer stop()
+
+	conn, _, err := tether.Dial(context.Background(), url, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := conn.Close(4001, "banned"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	var ce *tether.CloseError
+	if errors.As(conn.Err(), &ce) {
+		fmt.Println("client sent:", ce.Sent, "| received:", ce.Rcvd)
+	}
+	if errors.As(<-ended, &ce) {
+		fmt.Println("server code:", ce.Code(), "reason:", ce.Reason())
+	}
+	fmt.Println(errors.Is(conn.Err(), tether.ErrClosed))
+	// Output:
+	// client sent: 4001 (private use) banned | received: 4001 (private use) banned
+	// server code: 4001 (private use) reason: banned
+	// true
+}
+
+// A handler that returns an error closes its connection with 1011;
+// errors.As finds the close frames in the client's Err.
 func ExampleConn_Err() {
-	url, stop := listen(&runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
+	url, stop := listen(&tether.Server{Handler: func(ctx context.Context, c *tether.Conn) error {
 		return errors.New("handler failed") // closes with 1011
 	}})
 	defer stop()
-	conn, _, err := runtime.Dial(context.Background(), url, nil)
+	conn, _, err := tether.Dial(context.Background(), url, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	<-conn.Done()
-	var ce *ws.CloseError
+	var ce *tether.CloseError
 	if errors.As(conn.Err(), &ce) {
-		fmt.Println(ce.Code(), errors.Is(conn.Err(), ws.ErrClosed))
+		fmt.Println(ce.Code(), errors.Is(conn.Err(), tether.ErrClosed))
 	}
 	// Output: 1011 (internal error) true
 }
