@@ -130,6 +130,10 @@ var (
 	// ErrCloseTimeout: the closing handshake did not finish within
 	// Options.CloseTimeout.
 	ErrCloseTimeout = runtime.ErrCloseTimeout
+	// ErrUndelivered: Conn.Err matches it when messages received were
+	// dropped because the connection was aborted while Messages was full
+	// (what was delivered is a prefix of what the peer sent).
+	ErrUndelivered = runtime.ErrUndelivered
 	// ErrServerClosed: Serve returns it after Shutdown.
 	ErrServerClosed = runtime.ErrServerClosed
 	// ErrInvalidUTF8: a text message to send is not valid UTF-8; nothing
