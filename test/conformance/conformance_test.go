@@ -5,8 +5,10 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
+	"github.com/tetherws/tether/test/conformance/wire"
 	"go.uber.org/goleak"
 )
 
@@ -161,5 +163,21 @@ func TestReportEndsWithTotals(t *testing.T) {
 	out := b.String()
 	if !strings.HasSuffix(out, "\n1 passed, 1 failed\n") {
 		t.Fatalf("report does not end with the totals:\n%s", out)
+	}
+}
+
+// The wait for tether grows with the work a case has moved, by workUnit a
+// unit, and is multiplied by raceSlowdown: a case that moves more data
+// waits longer, and a hung one still fails.
+func TestWaitGrowsWithWork(t *testing.T) {
+	p := newPeer(ServerSide, (&Config{Timeout: time.Second}).defaults(), nil, wire.Reader{}, nil)
+	if got, want := p.wait(), raceSlowdown*time.Second; got != want {
+		t.Fatalf("wait before any work = %v, want %v", got, want)
+	}
+	p.Encode(F(wire.OpText, nil), F(wire.OpText, nil))
+	p.moved(1 << 20)
+	want := raceSlowdown * (time.Second + (1<<20+2*workPerFrame)*workUnit)
+	if got := p.wait(); got != want {
+		t.Fatalf("wait after 2 frames and 1 MiB = %v, want %v", got, want)
 	}
 }

@@ -64,7 +64,7 @@ func newRefConn(nc net.Conn, br *bufio.Reader, client bool, pmd *wire.PMD, o ref
 }
 
 func (c *refConn) send(f wire.Frame) {
-	_ = c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_ = c.nc.SetWriteDeadline(time.Now().Add(raceScaled(10 * time.Second)))
 	_, _ = c.nc.Write(wire.Append(nil, f, c.client))
 }
 
@@ -77,7 +77,7 @@ func (c *refConn) closeTCP() {
 	if !c.client && !c.o.serverKeepsTCP {
 		_ = c.nc.(*net.TCPConn).CloseWrite()
 	}
-	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = c.nc.SetReadDeadline(time.Now().Add(raceScaled(5 * time.Second)))
 	_, _ = io.Copy(io.Discard, c.br)
 }
 
@@ -406,6 +406,11 @@ func TestSuiteCatchesBrokenReferences(t *testing.T) {
 		{"compression window ignored", refOpts{ignoreWindow: true}, nil, []string{"13.3.1", "13.4.1", "13.8.1"}, []string{"13.1", "13.3.7"}},
 		{"context takeover kept", refOpts{ignoreNoTakeover: true}, nil, []string{"13.2", "13.4.7"}, []string{"13.1", "13.3.7"}},
 	} {
+		for _, id := range append(slices.Clone(tc.mustFail), tc.mustPass...) {
+			if byID[id] == nil {
+				t.Fatalf("%s: no case %s", tc.name, id)
+			}
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv := startRefServer(t, tc.o)
@@ -417,27 +422,30 @@ func TestSuiteCatchesBrokenReferences(t *testing.T) {
 			if sides == nil {
 				sides = []Side{ServerSide, ClientSide}
 			}
+			// The cases run at once: a must-fail case often fails by
+			// waiting out a timeout.
+			var wg sync.WaitGroup
 			for _, side := range sides {
 				for _, id := range append(slices.Clone(tc.mustFail), tc.mustPass...) {
 					c := byID[id]
-					if c == nil {
-						t.Fatalf("no case %s", id)
-					}
-					var r Result
-					if side == ServerSide {
-						r = srv.RunServer(c, &cfg)
-					} else {
-						r = RunClientWith(c, &cfg, refClient(tc.o))
-					}
-					want := OK
-					if slices.Contains(tc.mustFail, id) {
-						want = Failed
-					}
-					if r.Status != want {
-						t.Errorf("%s %s: %s (%s), want %s", side, id, r.Status, r.Reason, want)
-					}
+					wg.Go(func() {
+						var r Result
+						if side == ServerSide {
+							r = srv.RunServer(c, &cfg)
+						} else {
+							r = RunClientWith(c, &cfg, refClient(tc.o))
+						}
+						want := OK
+						if slices.Contains(tc.mustFail, id) {
+							want = Failed
+						}
+						if r.Status != want {
+							t.Errorf("%s %s: %s (%s), want %s", side, id, r.Status, r.Reason, want)
+						}
+					})
 				}
 			}
+			wg.Wait()
 		})
 	}
 }
