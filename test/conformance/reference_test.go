@@ -31,6 +31,7 @@ type refOpts struct {
 	serverKeepsTCP    bool // as a server, wait for the client to close TCP
 	ignoreWindow      bool // compress with a 32 KiB window whatever was agreed
 	ignoreNoTakeover  bool // keep the compression context whatever was agreed
+	firstPongOnly     bool // answer the first ping of the connection only
 }
 
 type refConn struct {
@@ -41,6 +42,7 @@ type refConn struct {
 	pmd    *wire.PMD
 	defl   *wire.Deflater
 	infl   *wire.Inflater
+	pinged bool // a ping was answered
 }
 
 func newRefConn(nc net.Conn, br *bufio.Reader, client bool, pmd *wire.PMD, o refOpts) *refConn {
@@ -175,7 +177,10 @@ func (c *refConn) serve() {
 			wire.Mask(key, 0, p)
 			switch op {
 			case wire.OpPing:
-				c.send(F(wire.OpPong, p))
+				if !c.o.firstPongOnly || !c.pinged {
+					c.send(F(wire.OpPong, p))
+				}
+				c.pinged = true
 			case wire.OpClose:
 				code, reason, err := wire.ParseClose(p)
 				switch {
@@ -405,6 +410,7 @@ func TestSuiteCatchesBrokenReferences(t *testing.T) {
 		{"server leaves TCP open", refOpts{serverKeepsTCP: true}, []Side{ServerSide}, []string{"1.1.1", "7.3.3", "3.1"}, nil},
 		{"compression window ignored", refOpts{ignoreWindow: true}, nil, []string{"13.3.1", "13.4.1", "13.8.1"}, []string{"13.1", "13.3.7"}},
 		{"context takeover kept", refOpts{ignoreNoTakeover: true}, nil, []string{"13.2", "13.4.7"}, []string{"13.1", "13.3.7"}},
+		{"only the first ping answered", refOpts{firstPongOnly: true}, nil, []string{"2.10", "2.11"}, []string{"2.1", "2.6"}},
 	} {
 		for _, id := range append(slices.Clone(tc.mustFail), tc.mustPass...) {
 			if byID[id] == nil {
@@ -415,7 +421,7 @@ func TestSuiteCatchesBrokenReferences(t *testing.T) {
 			t.Parallel()
 			srv := startRefServer(t, tc.o)
 			cfg := *cfg
-			if tc.o.serverKeepsTCP {
+			if tc.o.serverKeepsTCP || tc.o.firstPongOnly {
 				cfg.Timeout = 500 * time.Millisecond // the failure is a timeout
 			}
 			sides := tc.sides
