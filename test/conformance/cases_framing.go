@@ -162,27 +162,25 @@ func expectPongsFor(p *Peer, pings []wire.Frame) error {
 	return nil
 }
 
-// echoFirst sends a small text message and waits for its echo, so that
-// the violation that follows cannot race the echo.
-func echoFirst(p *Peer) error {
-	return p.Echo(wire.OpText, []byte("Hello, world!"), 0, 0)
+// helloThenFail sends a small text message and, back to back, the frames
+// after it; it expects the echo, then the failure with 1002.
+func helloThenFail(p *Peer, chop int, after ...wire.Frame) error {
+	hello := []byte("Hello, world!")
+	return p.MessageThenFail(1002, chop, wire.OpText, hello, []wire.Frame{F(wire.OpText, hello)}, after...)
 }
 
 func reservedCases(t *table) {
 	t.add("3.1", "Send small text message with RSV = 1: fail with 1002", func(p *Peer) error {
 		return p.SendExpectFail(1002, ChopNone, Rsv(F(wire.OpText, []byte("Hello, world!")), 1))
 	})
-	after := func(rsv byte, chop int) func(p *Peer) error {
-		return func(p *Peer) error {
-			if err := echoFirst(p); err != nil {
-				return err
-			}
-			return p.SendExpectFail(1002, chop, Rsv(F(wire.OpText, []byte("Hello again!")), rsv), F(wire.OpPing, nil))
-		}
+	// Autobahn sends 3.2 in one write, 3.3 frame-wise, 3.4 octet-wise.
+	for i, native := range []int{ChopNone, ChopFrame, 1} {
+		rsv := byte(2 + i)
+		t.addBackToBack(fmt.Sprintf("3.%d", 2+i), native, fmt.Sprintf("Send small text message, then again with RSV = %d, then ping", rsv),
+			"the echo of the first, then fail with 1002, no pong", func(p *Peer, chop int) error {
+				return helloThenFail(p, chop, Rsv(F(wire.OpText, []byte("Hello again!")), rsv), F(wire.OpPing, nil))
+			})
 	}
-	t.add("3.2", "Send small text message (echoed), then again with RSV = 2, then ping: fail with 1002, no pong", after(2, ChopNone))
-	t.add("3.3", "Send small text message (echoed), then again with RSV = 3, then ping, in frame-wise chops: fail with 1002, no pong", after(3, ChopFrame))
-	t.add("3.4", "Send small text message (echoed), then again with RSV = 4, then ping, in octet-wise chops: fail with 1002, no pong", after(4, 1))
 	t.add("3.5", "Send small binary message with RSV = 5: fail with 1002", func(p *Peer) error {
 		return p.SendExpectFail(1002, ChopNone, Rsv(F(wire.OpBinary, []byte{0, 0xff, 0xfe}), 5))
 	})
@@ -211,12 +209,10 @@ func reservedCases(t *table) {
 			})
 			continue
 		}
-		t.add(id, fmt.Sprintf("Send small text message (echoed), then frame with reserved %s opcode %d, then ping: fail with 1002, no pong", kind, op), func(p *Peer) error {
-			if err := echoFirst(p); err != nil {
-				return err
-			}
-			return p.SendExpectFail(1002, ChopNone, F(op, payload), F(wire.OpPing, nil))
-		})
+		t.addBackToBack(id, ChopNone, fmt.Sprintf("Send small text message, then frame with reserved %s opcode %d, then ping", kind, op),
+			"the echo, then fail with 1002, no pong", func(p *Peer, chop int) error {
+				return helloThenFail(p, chop, F(op, payload), F(wire.OpPing, nil))
+			})
 	}
 }
 
@@ -260,15 +256,12 @@ func fragmentCases(t *table) {
 			return p.SendExpectFail(1002, c.chop, Frag(wire.OpCont, []byte("non-continuation payload"), false), F(wire.OpText, []byte("Hello, world!")))
 		})
 	}
-	t.add("5.15", "Send text message in 2 fragments (echoed), then continuation frame with FIN = 0 with nothing to continue, then text message: fail with 1002", func(p *Peer) error {
-		if err := p.Send(ChopNone, Frag(wire.OpText, f1, false), Frag(wire.OpCont, f2, true)); err != nil {
-			return err
-		}
-		if err := p.ExpectMessage(wire.OpText, []byte("fragment1fragment2")); err != nil {
-			return err
-		}
-		return p.SendExpectFail(1002, ChopNone, Frag(wire.OpCont, []byte("fragment3"), false), F(wire.OpText, []byte("fragment4")))
-	})
+	t.addBackToBack("5.15", ChopNone, "Send text message in 2 fragments, then continuation frame with FIN = 0 with nothing to continue, then text message",
+		"the echo of the first, then fail with 1002", func(p *Peer, chop int) error {
+			return p.MessageThenFail(1002, chop, wire.OpText, []byte("fragment1fragment2"),
+				[]wire.Frame{Frag(wire.OpText, f1, false), Frag(wire.OpCont, f2, true)},
+				Frag(wire.OpCont, []byte("fragment3"), false), F(wire.OpText, []byte("fragment4")))
+		})
 	for i, fins := range [][2]bool{{false, true}, {true, false}} {
 		t.add(fmt.Sprintf("5.%d", 16+i), fmt.Sprintf("Send twice: continuation FIN = %d, continuation FIN = %d, text message: fail with 1002", b2i(fins[0]), b2i(fins[1])), func(p *Peer) error {
 			var fs []wire.Frame

@@ -449,6 +449,21 @@ func (p *Peer) Finish() error {
 	return nil
 }
 
+// MessageThenFail sends the frames of a valid message (op, data) and the
+// frames after it back to back, chopped as Send chops them, and expects
+// the echo of the message, then the failure with code. The message was
+// whole before anything wrong arrived, so its echo is owed: a missing
+// echo fails the case.
+func (p *Peer) MessageThenFail(code, chop int, op byte, data []byte, msg []wire.Frame, after ...wire.Frame) error {
+	if err := p.Send(chop, append(slices.Clone(msg), after...)...); err != nil && !isConnErr(err) {
+		return err
+	}
+	if err := p.ExpectMessage(op, data); err != nil {
+		return fmt.Errorf("the message sent before the violation is owed its echo: %w", err)
+	}
+	return p.ExpectFail(code)
+}
+
 // SendExpectFail sends frames (chopped) and expects the failure with code.
 func (p *Peer) SendExpectFail(code, chop int, frames ...wire.Frame) error {
 	if err := p.Send(chop, frames...); err != nil && !isConnErr(err) {
@@ -482,46 +497,4 @@ func (p *Peer) FailFast(code int, first, rest []byte, where string) error {
 func isConnErr(err error) bool {
 	var ne *net.OpError
 	return errors.As(err, &ne)
-}
-
-// ExpectMaybeMessageThenClose accepts either the whole echo of op/data
-// followed by a close with one of codes, or the close alone: a message that
-// races a close frame may go unanswered, but never partly, and nothing may
-// follow the close (RFC 6455 §5.5.1).
-func (p *Peer) ExpectMaybeMessageThenClose(op byte, data []byte, codes ...int) (wire.Frame, error) {
-	f, err := p.ReadFrame()
-	if err != nil {
-		return f, fmt.Errorf("want the echo or a close, got %s", describe(f, err))
-	}
-	if f.Opcode == wire.OpClose {
-		return p.checkClose(f, codes)
-	}
-	if f.Opcode != op {
-		return f, fmt.Errorf("want the echo or a close, got %v", f)
-	}
-	got := f.Payload
-	for !f.Fin {
-		f, err = p.ReadFrame()
-		if err != nil || f.Opcode != wire.OpCont {
-			return f, fmt.Errorf("echo cut short: want its continuation, got %s", describe(f, err))
-		}
-		got = append(got, f.Payload...)
-	}
-	if !bytes.Equal(got, data) {
-		return f, fmt.Errorf("echo differs: got %s, want %s", short(got), short(data))
-	}
-	return p.ExpectClose(codes...)
-}
-
-// checkClose checks a close frame already read.
-func (p *Peer) checkClose(f wire.Frame, codes []int) (wire.Frame, error) {
-	want := make([]string, len(codes))
-	for i, c := range codes {
-		want[i] = codeString(c)
-	}
-	code, _, err := wire.ParseClose(f.Payload)
-	if err != nil || !slices.Contains(codes, code) {
-		return f, fmt.Errorf("want close %s, got %v", strings.Join(want, " or "), f)
-	}
-	return f, nil
 }
