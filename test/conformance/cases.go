@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,10 @@ type Case struct {
 	// Bench marks a performance case (9.x): its time is reported, and it
 	// passes or fails on correctness only.
 	Bench bool
+	// BackToBack, for a case that sends a valid message and the frames
+	// after it without waiting for the echo, says how they were written:
+	// one of the BackToBackWays.
+	BackToBack string
 	// Run drives one connection and returns an error describing the first
 	// wrong behaviour.
 	Run func(p *Peer) error
@@ -70,6 +75,39 @@ func (t *table) add(id, desc string, run func(p *Peer) error) *Case {
 	c := &Case{ID: id, Desc: desc, Run: run}
 	t.cases = append(t.cases, c)
 	return c
+}
+
+// A back-to-back case sends a valid message and the frames that follow
+// it (a violation, a close, a ping) without waiting for the echo, as a
+// real peer does, in each of three ways: all in one write, one frame per
+// write, one octet per write. The case keeps Autobahn's ID for the way
+// Autobahn sends it; the two other ways add the suffix of backToBack.
+var backToBack = []struct {
+	suffix string
+	chop   int
+	desc   string
+}{
+	{"-write", ChopNone, BackToBackWays[0]},
+	{"-frame", ChopFrame, BackToBackWays[1]},
+	{"-chop", 1, BackToBackWays[2]},
+}
+
+// BackToBackWays names the ways a back-to-back case writes its frames,
+// in the order of the report.
+var BackToBackWays = []string{"all in one write", "one frame per write", "one octet per write"}
+
+// addBackToBack adds case id, sent in writes of native (a Send chop), and
+// its variants sent the two other ways. what says what is sent, outcome
+// what must come back; run sends with the chop it is given.
+func (t *table) addBackToBack(id string, native int, what, outcome string, run func(p *Peer, chop int) error) {
+	for _, b := range backToBack {
+		cid := id
+		if b.chop != native {
+			cid += b.suffix
+		}
+		c := t.add(cid, fmt.Sprintf("%s, back to back, %s: %s", what, b.desc, outcome), func(p *Peer) error { return run(p, b.chop) })
+		c.BackToBack = b.desc
+	}
 }
 
 // Cases returns every case, sorted by ID. cfg decides the sizes of the

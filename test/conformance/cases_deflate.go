@@ -271,7 +271,7 @@ func deflateCases(t *table, cfg *Config) {
 			if err != nil {
 				return err
 			}
-			_, _ = p.nc.Write(p.Encode(F(wire.OpClose, f.Payload)))
+			p.answerClose(f)
 			return p.Finish()
 		}},
 		{"13.9.4", "a ping with RSV1 while permessage-deflate is in force: fail with 1002 (extensions never touch control frames)", func(p *Peer) error {

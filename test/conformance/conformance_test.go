@@ -2,11 +2,14 @@ package conformance
 
 import (
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
+	"github.com/tetherws/tether/test/conformance/wire"
 	"go.uber.org/goleak"
 )
 
@@ -154,6 +157,32 @@ func TestUTF8Reference(t *testing.T) {
 	}
 }
 
+// Every case where a valid message is followed by a violation or a close
+// is sent back to back in the three ways, under Autobahn's ID and two
+// suffixed ones.
+func TestBackToBackCasesComeInThreeWays(t *testing.T) {
+	byID := map[string]*Case{}
+	for _, c := range Cases(testConfig()) {
+		byID[c.ID] = c
+	}
+	for _, id := range []string{"3.2", "3.3", "3.4", "4.1.3", "4.1.4", "4.1.5", "4.2.3", "4.2.4", "4.2.5", "5.15", "7.1.1", "7.1.6"} {
+		ways := map[string]bool{}
+		for _, v := range []string{"", "-write", "-frame", "-chop"} {
+			if c := byID[id+v]; c != nil {
+				if c.BackToBack == "" {
+					t.Errorf("case %s is not marked back to back", c.ID)
+				}
+				ways[c.BackToBack] = true
+			}
+		}
+		for _, way := range BackToBackWays {
+			if !ways[way] {
+				t.Errorf("case %s has no variant sent %s", id, way)
+			}
+		}
+	}
+}
+
 func TestReportEndsWithTotals(t *testing.T) {
 	c := &Case{ID: "1.1.1", Desc: "x"}
 	var b strings.Builder
@@ -161,5 +190,36 @@ func TestReportEndsWithTotals(t *testing.T) {
 	out := b.String()
 	if !strings.HasSuffix(out, "\n1 passed, 1 failed\n") {
 		t.Fatalf("report does not end with the totals:\n%s", out)
+	}
+}
+
+func TestReportCountsBackToBackWays(t *testing.T) {
+	c := &Case{ID: "3.2", Desc: "x", BackToBack: BackToBackWays[0]}
+	var b strings.Builder
+	WriteReport(&b, []Result{{Case: c, Side: ServerSide, Status: Failed, Reason: "r"}, {Case: c, Side: ClientSide}})
+	out := b.String()
+	for _, row := range []string{
+		fmt.Sprintf("%-26s %-7s %7d %7d %8d\n", BackToBackWays[0], "server", 0, 1, 0),
+		fmt.Sprintf("%-26s %-7s %7d %7d %8d\n", BackToBackWays[0], "client", 1, 0, 0),
+	} {
+		if !strings.Contains(out, row) {
+			t.Errorf("report has no row %q:\n%s", row, out)
+		}
+	}
+}
+
+// The wait for tether grows with the work a case has moved, by workUnit a
+// unit, and is multiplied by raceSlowdown: a case that moves more data
+// waits longer, and a hung one still fails.
+func TestWaitGrowsWithWork(t *testing.T) {
+	p := newPeer(ServerSide, (&Config{Timeout: time.Second}).defaults(), nil, wire.Reader{}, nil)
+	if got, want := p.wait(), raceSlowdown*time.Second; got != want {
+		t.Fatalf("wait before any work = %v, want %v", got, want)
+	}
+	p.Encode(F(wire.OpText, nil), F(wire.OpText, nil))
+	p.moved(1 << 20)
+	want := raceSlowdown * (time.Second + (1<<20+2*workPerFrame)*workUnit)
+	if got := p.wait(); got != want {
+		t.Fatalf("wait after 2 frames and 1 MiB = %v, want %v", got, want)
 	}
 }

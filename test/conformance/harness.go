@@ -18,11 +18,14 @@ type Config struct {
 	// Full runs the 9.x cases at Autobahn's sizes (up to 16 MiB) and counts;
 	// otherwise they are scaled down to keep `go test` quick.
 	Full bool
-	// Timeout is the wait for each expected frame (default 5 s).
+	// Timeout is the base of the wait for each expected frame (default
+	// 5 s). The wait grows with the data the case has moved so far, and
+	// every wait is multiplied under the race detector, so that a slow
+	// machine does not fail a correct implementation.
 	Timeout time.Duration
 	// FailFastWait is how long a fail-fast case waits for the close frame
 	// before it concludes the implementation waits for more input
-	// (default 2 s).
+	// (default 2 s; multiplied under the race detector too).
 	FailFastWait time.Duration
 	// ClientGrace is how long the raw server watches for tether's client
 	// closing the TCP connection too early (default 20 ms).
@@ -129,12 +132,13 @@ func StartServer() (*ServerTarget, error) {
 }
 
 func (s *ServerTarget) probeDeflate() bool {
-	nc, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
+	wait := raceScaled(5 * time.Second)
+	nc, err := net.DialTimeout("tcp", s.addr, wait)
 	if err != nil {
 		return false
 	}
 	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	_ = nc.SetDeadline(time.Now().Add(wait))
 	_, h, err := wire.ClientHandshake(nc, s.addr, "/", wire.PMDName)
 	if err != nil {
 		return false
@@ -150,7 +154,7 @@ func (s *ServerTarget) probeDeflate() bool {
 
 // Stop shuts the server down.
 func (s *ServerTarget) Stop() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), raceScaled(15*time.Second))
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
 	if serr := <-s.served; !errors.Is(serr, runtime.ErrServerClosed) && err == nil {
@@ -171,13 +175,14 @@ func (s *ServerTarget) RunServer(c *Case, cfg *Config) (res Result) {
 		res.Status, res.Reason = Skipped, deflateUnavailable
 		return res
 	}
-	nc, err := net.DialTimeout("tcp", s.addr, cfg.Timeout)
+	wait := raceScaled(cfg.Timeout)
+	nc, err := net.DialTimeout("tcp", s.addr, wait)
 	if err != nil {
 		res.Status, res.Reason = Failed, err.Error()
 		return res
 	}
 	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(cfg.Timeout))
+	_ = nc.SetDeadline(time.Now().Add(wait))
 	offer := ""
 	if c.Deflate != nil {
 		offer = c.Deflate.Offer
@@ -202,9 +207,6 @@ func (s *ServerTarget) RunServer(c *Case, cfg *Config) (res Result) {
 }
 
 func runPeer(p *Peer, c *Case, res *Result) {
-	if c.Bench {
-		p.timeout = 20 * p.cfg.Timeout
-	}
 	start := time.Now()
 	err := c.Run(p)
 	res.Duration = time.Since(start)
@@ -281,13 +283,14 @@ func RunClientWith(c *Case, cfg *Config, start StartClient) (res Result) {
 	if err != nil {
 		return fail("%v", err)
 	}
+	wait := raceScaled(cfg.Timeout)
 	run := start("ws://" + ln.Addr().String() + "/")
 	defer func() {
 		// Wait for the client to end; abort it if it hangs.
 		select {
 		case <-run.Done:
 			return
-		case <-time.After(cfg.Timeout):
+		case <-time.After(wait):
 		}
 		if res.Status == OK {
 			res.Status, res.Reason = Failed, "the client did not end after the raw server closed the connection"
@@ -295,14 +298,14 @@ func RunClientWith(c *Case, cfg *Config, start StartClient) (res Result) {
 		run.Abort()
 		<-run.Done
 	}()
-	_ = ln.(*net.TCPListener).SetDeadline(time.Now().Add(cfg.Timeout))
+	_ = ln.(*net.TCPListener).SetDeadline(time.Now().Add(wait))
 	nc, err := ln.Accept()
 	ln.Close()
 	if err != nil {
 		return fail("accept: %v", err)
 	}
 	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(cfg.Timeout))
+	_ = nc.SetDeadline(time.Now().Add(wait))
 	br, req, err := wire.ServerHandshake(nc)
 	if err != nil {
 		return fail("%v", err)
@@ -325,7 +328,7 @@ func RunClientWith(c *Case, cfg *Config, start StartClient) (res Result) {
 		if err != nil {
 			return fail("Dial: %v", err)
 		}
-	case <-time.After(cfg.Timeout):
+	case <-time.After(wait):
 		return fail("the client did not finish the opening handshake")
 	}
 	p := newPeer(ClientSide, cfg, nc, wire.Reader{R: br}, pmd)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetherws/tether/test/conformance/wire"
@@ -52,12 +53,13 @@ type Peer struct {
 	ended bool
 	logMu sync.Mutex
 	log   []string
-	// timeout is the wait for each expected frame.
-	timeout time.Duration
+	// work counts the units of work the case has moved, which lengthen
+	// every wait.
+	work atomic.Int64
 }
 
 func newPeer(side Side, cfg *Config, nc net.Conn, r wire.Reader, pmd *wire.PMD) *Peer {
-	p := &Peer{Side: side, cfg: cfg, nc: nc, r: r, PMD: pmd, timeout: cfg.Timeout}
+	p := &Peer{Side: side, cfg: cfg, nc: nc, r: r, PMD: pmd}
 	if pmd != nil {
 		// The raw peer sends with its own side's parameters and receives
 		// with tether's.
@@ -119,6 +121,7 @@ func Rsv(f wire.Frame, rsv byte) wire.Frame { f.Rsv = rsv; return f }
 
 // Encode serialises frames as the raw peer sends them.
 func (p *Peer) Encode(frames ...wire.Frame) []byte {
+	p.moved(len(frames) * workPerFrame)
 	var b []byte
 	for _, f := range frames {
 		b = wire.Append(b, f, p.rawMasks())
@@ -145,10 +148,11 @@ func (p *Peer) Send(chop int, frames ...wire.Frame) error {
 
 // Write writes raw bytes, in writes of chop bytes when chop > 0.
 func (p *Peer) Write(b []byte, chop int) error {
-	_ = p.nc.SetWriteDeadline(time.Now().Add(p.timeout))
 	if chop <= 0 {
-		chop = len(b)
+		chop = max(len(b), 1)
 	}
+	p.moved(len(b) + (len(b)+chop-1)/chop*workPerFrame)
+	_ = p.nc.SetWriteDeadline(time.Now().Add(p.wait()))
 	for len(b) > 0 {
 		n := min(chop, len(b))
 		if _, err := p.nc.Write(b[:n]); err != nil {
@@ -166,6 +170,7 @@ func (p *Peer) Write(b []byte, chop int) error {
 func (p *Peer) MessageFrames(op byte, data []byte, frag int, compress bool) []wire.Frame {
 	rsv := byte(0)
 	if compress && p.defl != nil {
+		p.moved(len(data) * workPerDeflatedByte)
 		data = p.defl.Compress(data)
 		rsv = wire.RSV1
 	}
@@ -199,10 +204,10 @@ func (p *Peer) SendMessage(op byte, data []byte, frag, chop int, compress bool) 
 
 var errTimeout = errors.New("timeout")
 
-// ReadFrame reads the next frame within the current timeout and checks the
-// masking rule of RFC 6455 §5.1.
+// ReadFrame reads the next frame within the wait the work so far allows
+// and checks the masking rule of RFC 6455 §5.1.
 func (p *Peer) ReadFrame() (wire.Frame, error) {
-	return p.readFrame(p.timeout)
+	return p.readFrame(p.wait())
 }
 
 func (p *Peer) readFrame(d time.Duration) (wire.Frame, error) {
@@ -220,6 +225,7 @@ func (p *Peer) readFrame(d time.Duration) (wire.Frame, error) {
 		return f, err
 	}
 	p.logf("< %v", f)
+	p.moved(len(f.Payload) + workPerFrame)
 	switch {
 	case p.Side == ClientSide && !f.Masked:
 		return f, fmt.Errorf("client sent an unmasked %s frame (RFC 6455 §5.1: a client MUST mask every frame)", wire.OpName(f.Opcode))
@@ -270,6 +276,7 @@ func (p *Peer) ReadMessage(what string) (byte, []byte, error) {
 		data = append(data, f.Payload...)
 	}
 	if compressed {
+		p.moved(len(data) * workPerDeflatedByte)
 		data, err = p.infl.Decompress(data, 32<<20)
 		if err != nil {
 			return 0, nil, fmt.Errorf("%s: compressed payload is invalid: %w", what, err)
@@ -335,7 +342,7 @@ func codeString(c int) string {
 // ExpectClose reads a close frame whose code is one of codes (0 for an
 // empty payload). Anything else first is an error.
 func (p *Peer) ExpectClose(codes ...int) (wire.Frame, error) {
-	return p.expectClose(p.timeout, codes...)
+	return p.expectClose(p.wait(), codes...)
 }
 
 func (p *Peer) expectClose(d time.Duration, codes ...int) (wire.Frame, error) {
@@ -370,19 +377,19 @@ func (p *Peer) expectClose(d time.Duration, codes ...int) (wire.Frame, error) {
 // ExpectFail expects tether to fail the connection: a close frame with
 // code, then the TCP close at the right moment (see Finish).
 func (p *Peer) ExpectFail(code int) error {
-	return p.expectFail(p.timeout, code)
-}
-
-func (p *Peer) expectFail(d time.Duration, code int) error {
-	f, err := p.expectClose(d, code)
+	f, err := p.ExpectClose(code)
 	if err != nil {
 		return err
 	}
-	// Answer the close as RFC 6455 §5.5.1 asks; tether may have closed
-	// already, so the write may fail.
-	_ = p.nc.SetWriteDeadline(time.Now().Add(p.timeout))
-	_, _ = p.nc.Write(p.Encode(F(wire.OpClose, f.Payload)))
+	p.answerClose(f)
 	return p.Finish()
+}
+
+// answerClose echoes a close frame tether sent first, as RFC 6455 §5.5.1
+// asks; tether may have closed already, so the write may fail.
+func (p *Peer) answerClose(f wire.Frame) {
+	_ = p.nc.SetWriteDeadline(time.Now().Add(p.wait()))
+	_, _ = p.nc.Write(p.Encode(F(wire.OpClose, f.Payload)))
 }
 
 // CloseNormally runs the closing handshake from the raw side with 1000
@@ -442,6 +449,21 @@ func (p *Peer) Finish() error {
 	return nil
 }
 
+// MessageThenFail sends the frames of a valid message (op, data) and the
+// frames after it back to back, chopped as Send chops them, and expects
+// the echo of the message, then the failure with code. The message was
+// whole before anything wrong arrived, so its echo is owed: a missing
+// echo fails the case.
+func (p *Peer) MessageThenFail(code, chop int, op byte, data []byte, msg []wire.Frame, after ...wire.Frame) error {
+	if err := p.Send(chop, append(slices.Clone(msg), after...)...); err != nil && !isConnErr(err) {
+		return err
+	}
+	if err := p.ExpectMessage(op, data); err != nil {
+		return fmt.Errorf("the message sent before the violation is owed its echo: %w", err)
+	}
+	return p.ExpectFail(code)
+}
+
 // SendExpectFail sends frames (chopped) and expects the failure with code.
 func (p *Peer) SendExpectFail(code, chop int, frames ...wire.Frame) error {
 	if err := p.Send(chop, frames...); err != nil && !isConnErr(err) {
@@ -457,64 +479,22 @@ func (p *Peer) FailFast(code int, first, rest []byte, where string) error {
 	if err := p.Write(first, 0); err != nil {
 		return err
 	}
-	f, err := p.expectClose(p.cfg.FailFastWait, code)
+	d := raceScaled(p.cfg.FailFastWait)
+	f, err := p.expectClose(d, code)
 	if err != nil {
 		if errors.Is(err, errTimeout) {
-			return fmt.Errorf("not fail-fast: no close %d within %v after %s (%d more bytes were held back)", code, p.cfg.FailFastWait, where, len(rest))
+			return fmt.Errorf("not fail-fast: no close %d within %v after %s (%d more bytes were held back)", code, d, where, len(rest))
 		}
 		return err
 	}
 	if len(rest) > 0 {
 		_ = p.Write(rest, 0) // ignored by tether, maybe refused
 	}
-	_ = p.nc.SetWriteDeadline(time.Now().Add(p.timeout))
-	_, _ = p.nc.Write(p.Encode(F(wire.OpClose, f.Payload)))
+	p.answerClose(f)
 	return p.Finish()
 }
 
 func isConnErr(err error) bool {
 	var ne *net.OpError
 	return errors.As(err, &ne)
-}
-
-// ExpectMaybeMessageThenClose accepts either the whole echo of op/data
-// followed by a close with one of codes, or the close alone: a message that
-// races a close frame may go unanswered, but never partly, and nothing may
-// follow the close (RFC 6455 §5.5.1).
-func (p *Peer) ExpectMaybeMessageThenClose(op byte, data []byte, codes ...int) (wire.Frame, error) {
-	f, err := p.ReadFrame()
-	if err != nil {
-		return f, fmt.Errorf("want the echo or a close, got %s", describe(f, err))
-	}
-	if f.Opcode == wire.OpClose {
-		return p.checkClose(f, codes)
-	}
-	if f.Opcode != op {
-		return f, fmt.Errorf("want the echo or a close, got %v", f)
-	}
-	got := f.Payload
-	for !f.Fin {
-		f, err = p.ReadFrame()
-		if err != nil || f.Opcode != wire.OpCont {
-			return f, fmt.Errorf("echo cut short: want its continuation, got %s", describe(f, err))
-		}
-		got = append(got, f.Payload...)
-	}
-	if !bytes.Equal(got, data) {
-		return f, fmt.Errorf("echo differs: got %s, want %s", short(got), short(data))
-	}
-	return p.ExpectClose(codes...)
-}
-
-// checkClose checks a close frame already read.
-func (p *Peer) checkClose(f wire.Frame, codes []int) (wire.Frame, error) {
-	want := make([]string, len(codes))
-	for i, c := range codes {
-		want[i] = codeString(c)
-	}
-	code, _, err := wire.ParseClose(f.Payload)
-	if err != nil || !slices.Contains(codes, code) {
-		return f, fmt.Errorf("want close %s, got %v", strings.Join(want, " or "), f)
-	}
-	return f, nil
 }

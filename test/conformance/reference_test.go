@@ -31,6 +31,12 @@ type refOpts struct {
 	serverKeepsTCP    bool // as a server, wait for the client to close TCP
 	ignoreWindow      bool // compress with a 32 KiB window whatever was agreed
 	ignoreNoTakeover  bool // keep the compression context whatever was agreed
+	firstPongOnly     bool // answer the first ping of the connection only
+	// lateEcho parses on before it answers a message: when more input
+	// is already buffered, the echo waits until the next frame has been
+	// judged, and is lost when that frame fails or closes the connection
+	// (the bug a peer that waits for each echo cannot see).
+	lateEcho bool
 }
 
 type refConn struct {
@@ -41,6 +47,7 @@ type refConn struct {
 	pmd    *wire.PMD
 	defl   *wire.Deflater
 	infl   *wire.Inflater
+	pinged bool // a ping was answered
 }
 
 func newRefConn(nc net.Conn, br *bufio.Reader, client bool, pmd *wire.PMD, o refOpts) *refConn {
@@ -64,7 +71,7 @@ func newRefConn(nc net.Conn, br *bufio.Reader, client bool, pmd *wire.PMD, o ref
 }
 
 func (c *refConn) send(f wire.Frame) {
-	_ = c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_ = c.nc.SetWriteDeadline(time.Now().Add(raceScaled(10 * time.Second)))
 	_, _ = c.nc.Write(wire.Append(nil, f, c.client))
 }
 
@@ -77,7 +84,7 @@ func (c *refConn) closeTCP() {
 	if !c.client && !c.o.serverKeepsTCP {
 		_ = c.nc.(*net.TCPConn).CloseWrite()
 	}
-	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = c.nc.SetReadDeadline(time.Now().Add(raceScaled(5 * time.Second)))
 	_, _ = io.Copy(io.Discard, c.br)
 }
 
@@ -115,6 +122,7 @@ func (c *refConn) serve() {
 		compressed bool
 		valid      int
 		buf        = make([]byte, 32<<10)
+		owed       *wire.Frame // an echo held back by lateEcho
 	)
 	for {
 		_ = c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
@@ -167,6 +175,10 @@ func (c *refConn) serve() {
 			c.fail(1002)
 			return
 		}
+		if owed != nil && op != wire.OpClose {
+			c.send(*owed)
+			owed = nil
+		}
 		if control {
 			p := make([]byte, n)
 			if _, err := io.ReadFull(c.br, p); err != nil {
@@ -175,7 +187,10 @@ func (c *refConn) serve() {
 			wire.Mask(key, 0, p)
 			switch op {
 			case wire.OpPing:
-				c.send(F(wire.OpPong, p))
+				if !c.o.firstPongOnly || !c.pinged {
+					c.send(F(wire.OpPong, p))
+				}
+				c.pinged = true
 			case wire.OpClose:
 				code, reason, err := wire.ParseClose(p)
 				switch {
@@ -233,8 +248,12 @@ func (c *refConn) serve() {
 		if c.pmd != nil {
 			f.Rsv, f.Payload = wire.RSV1, c.defl.Compress(data)
 		}
-		c.send(f)
 		msgOp = 0
+		if c.o.lateEcho && c.br.Buffered() > 0 {
+			owed = &f
+			continue
+		}
+		c.send(f)
 	}
 }
 
@@ -405,39 +424,51 @@ func TestSuiteCatchesBrokenReferences(t *testing.T) {
 		{"server leaves TCP open", refOpts{serverKeepsTCP: true}, []Side{ServerSide}, []string{"1.1.1", "7.3.3", "3.1"}, nil},
 		{"compression window ignored", refOpts{ignoreWindow: true}, nil, []string{"13.3.1", "13.4.1", "13.8.1"}, []string{"13.1", "13.3.7"}},
 		{"context takeover kept", refOpts{ignoreNoTakeover: true}, nil, []string{"13.2", "13.4.7"}, []string{"13.1", "13.3.7"}},
+		{"only the first ping answered", refOpts{firstPongOnly: true}, nil, []string{"2.10", "2.11"}, []string{"2.1", "2.6"}},
+		// The frames after the message arrive with it only when they are
+		// sent in one write: the other ways race.
+		{"echo lost when a violation follows", refOpts{lateEcho: true}, nil, []string{"3.2", "4.1.3", "4.2.4", "5.15", "7.1.1"}, []string{"1.1.1", "5.6", "2.9"}},
 	} {
+		for _, id := range append(slices.Clone(tc.mustFail), tc.mustPass...) {
+			if byID[id] == nil {
+				t.Fatalf("%s: no case %s", tc.name, id)
+			}
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv := startRefServer(t, tc.o)
 			cfg := *cfg
-			if tc.o.serverKeepsTCP {
+			if tc.o.serverKeepsTCP || tc.o.firstPongOnly {
 				cfg.Timeout = 500 * time.Millisecond // the failure is a timeout
 			}
 			sides := tc.sides
 			if sides == nil {
 				sides = []Side{ServerSide, ClientSide}
 			}
+			// The cases run at once: a must-fail case often fails by
+			// waiting out a timeout.
+			var wg sync.WaitGroup
 			for _, side := range sides {
 				for _, id := range append(slices.Clone(tc.mustFail), tc.mustPass...) {
 					c := byID[id]
-					if c == nil {
-						t.Fatalf("no case %s", id)
-					}
-					var r Result
-					if side == ServerSide {
-						r = srv.RunServer(c, &cfg)
-					} else {
-						r = RunClientWith(c, &cfg, refClient(tc.o))
-					}
-					want := OK
-					if slices.Contains(tc.mustFail, id) {
-						want = Failed
-					}
-					if r.Status != want {
-						t.Errorf("%s %s: %s (%s), want %s", side, id, r.Status, r.Reason, want)
-					}
+					wg.Go(func() {
+						var r Result
+						if side == ServerSide {
+							r = srv.RunServer(c, &cfg)
+						} else {
+							r = RunClientWith(c, &cfg, refClient(tc.o))
+						}
+						want := OK
+						if slices.Contains(tc.mustFail, id) {
+							want = Failed
+						}
+						if r.Status != want {
+							t.Errorf("%s %s: %s (%s), want %s", side, id, r.Status, r.Reason, want)
+						}
+					})
 				}
 			}
+			wg.Wait()
 		})
 	}
 }

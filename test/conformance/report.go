@@ -120,7 +120,40 @@ func Counts(rs []Result) (passed, failed, skipped int) {
 	return
 }
 
-// WriteReport prints the per-category table, the failures, the skip
+// writeBackToBack prints the back-to-back cases by the way they were
+// written, when the run had any.
+func writeBackToBack(w io.Writer, rs []Result) {
+	type key struct {
+		way  string
+		side Side
+	}
+	rows := map[key]*[3]int{}
+	for _, r := range rs {
+		if r.Case.BackToBack == "" {
+			continue
+		}
+		k := key{r.Case.BackToBack, r.Side}
+		if rows[k] == nil {
+			rows[k] = &[3]int{}
+		}
+		rows[k][r.Status]++
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nback to back (a message, then a violation or a close, without waiting for the echo; the echo must come first):\n")
+	fmt.Fprintf(w, "%-26s %-7s %7s %7s %8s\n", "written", "side", "passed", "failed", "skipped")
+	for _, way := range BackToBackWays {
+		for _, side := range []Side{ServerSide, ClientSide} {
+			if r := rows[key{way, side}]; r != nil {
+				fmt.Fprintf(w, "%-26s %-7s %7d %7d %8d\n", way, side, r[OK], r[Failed], r[Skipped])
+			}
+		}
+	}
+}
+
+// WriteReport prints the per-category table, the back-to-back cases by the
+// way they were written, the failures, the skip
 // reasons, the 9.x timings and the final "N passed, M failed" line.
 func WriteReport(w io.Writer, rs []Result) {
 	type key struct {
@@ -155,6 +188,7 @@ func WriteReport(w io.Writer, rs []Result) {
 	}
 	passed, failed, skipped := Counts(rs)
 	fmt.Fprintf(w, "%-26s %-7s %7d %7d %8d\n", "total", "", passed, failed, skipped)
+	writeBackToBack(w, rs)
 
 	var timings []Result
 	skips := map[string]int{}
