@@ -28,6 +28,7 @@ type client struct {
 	steadySignaled bool
 	pipeSignaled   bool
 	sendErr        error // the first failed Send; nothing is sent after it
+	watch          watchState
 
 	endedAt time.Time
 	close   *tether.CloseError
@@ -125,6 +126,7 @@ func (cl *client) send(r *run) {
 		return
 	}
 	cl.s.send()
+	cl.watch.note(cl.s.tail(), false, at)
 	cl.stamps[seq%uint64(len(cl.stamps))] = stamp{seq: seq, at: at}
 	r.sent.Add(1)
 }
@@ -143,7 +145,9 @@ func (cl *client) receive(r *run, m tether.Message) {
 	if !m.IsText() || !bytes.Equal(m.Data, cl.want) {
 		cl.corrupted++
 	}
-	if !cl.s.receive(seq) || cl.pipelining {
+	first := cl.s.receive(seq)
+	cl.watch.note(cl.s.tail(), true, at)
+	if !first || cl.pipelining {
 		return
 	}
 	if st := cl.stamps[seq%uint64(len(cl.stamps))]; st.seq == seq {
@@ -166,6 +170,7 @@ func (cl *client) end(r *run) {
 	cl.endedAt = time.Now()
 	cl.close = cl.conn.CloseStatus()
 	cl.err = cl.conn.Err()
+	cl.watch.inFlight.Store(0)
 	if !cl.steadySignaled {
 		cl.steadySignaled = true
 		cl.steadySnap = cl.s

@@ -43,6 +43,15 @@ type Config struct {
 	ShutdownAfter time.Duration
 	// ShutdownTimeout bounds Server.Shutdown (its context). Default 30 s.
 	ShutdownTimeout time.Duration
+	// StallAfter is the silence after which a connection with messages
+	// in flight is reported as stalled, with the kernel's queues of its
+	// sockets. Default 10 s; negative: no watch.
+	StallAfter time.Duration
+	// StallDump, if set, is a directory where the first stall found
+	// writes the goroutines of the client process (pprof, debug=2) and
+	// the Conn pointers of the stalled clients, to find their reader
+	// goroutines in it.
+	StallDump string
 
 	// ServerCommand returns the command that runs the server process; the
 	// run adds ServerEnv to its environment and uses its standard input
@@ -69,6 +78,7 @@ const (
 	DefaultDialers         = 64
 	DefaultShutdownAfter   = time.Second
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultStallAfter      = 10 * time.Second
 )
 
 // withDefaults returns c with every default applied, or an error for a
@@ -87,6 +97,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDur(&c.Duration, DefaultDuration)
 	setDur(&c.ShutdownAfter, DefaultShutdownAfter)
 	setDur(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDur(&c.StallAfter, DefaultStallAfter)
 	setDur(&c.ProgressInterval, 5*time.Second)
 	if c.LogLevel == "" {
 		c.LogLevel = "warn"

@@ -76,5 +76,15 @@ func (h *histogram) quantile(q float64) time.Duration {
 	return h.maximum()
 }
 
+// above returns the number of durations recorded in the buckets above
+// the one of d (so those over d, to the bucket's precision).
+func (h *histogram) above(d time.Duration) uint64 {
+	var n uint64
+	for i := bucketOf(uint64(max(d, 0))) + 1; i < len(h.counts); i++ {
+		n += h.counts[i].Load()
+	}
+	return n
+}
+
 // maximum returns the largest duration recorded.
 func (h *histogram) maximum() time.Duration { return time.Duration(h.max.Load()) }

@@ -45,9 +45,18 @@ type Report struct {
 	Unsent         uint64  `json:"unsent"`
 	LatencyP50     float64 `json:"latency_p50_ms"`
 	LatencyP99     float64 `json:"latency_p99_ms"`
+	LatencyP999    float64 `json:"latency_p999_ms"`
 	LatencyMax     float64 `json:"latency_max_ms"`
-	// EarlyEnds are the connections that ended before Shutdown, by close
-	// frames; Early1011 those with 1011 sent or received.
+	Over1s         uint64  `json:"echoes_over_1s"`
+	Over10s        uint64  `json:"echoes_over_10s"`
+	// Stalls counts the connections that had messages in flight and
+	// received nothing for Config.StallAfter, before Shutdown; a few are
+	// listed.
+	Stalls        int     `json:"stalls"`
+	StallExamples []Stall `json:"stall_examples,omitempty"`
+	// EarlyEnds are the connections that ended before Shutdown, by phase
+	// (steady, or pipelining before Shutdown) and close frames;
+	// Early1011 those with 1011 sent or received, in either phase.
 	EarlyEnds map[string]uint64 `json:"early_ends,omitempty"`
 	Early1011 int               `json:"early_1011"`
 
@@ -98,7 +107,12 @@ func newReport(cfg Config, r *run, clients []*client, t *timings) *Report {
 		SteadySeconds:   t.steadyEnd.Sub(t.connected).Seconds(),
 		LatencyP50:      ms(r.latency.quantile(0.50)),
 		LatencyP99:      ms(r.latency.quantile(0.99)),
+		LatencyP999:     ms(r.latency.quantile(0.999)),
 		LatencyMax:      ms(r.latency.maximum()),
+		Over1s:          r.latency.above(time.Second),
+		Over10s:         r.latency.above(10 * time.Second),
+		Stalls:          r.stalls.count,
+		StallExamples:   r.stalls.examples,
 		Pipelined:       t.pipelinedBeforeShutdown,
 		ShutdownSeconds: t.shutdown.Duration.Seconds(),
 		ShutdownErr:     t.shutdown.Err,
@@ -115,8 +129,19 @@ func newReport(cfg Config, r *run, clients []*client, t *timings) *Report {
 		rep.examples[k] = r.errors.example(k)
 	}
 	steady := uint64(cfg.Messages)
+	byID := make(map[int]*client, len(clients))
 	for _, cl := range clients {
-		rep.addClient(cl, steady, t.shutdownBegin)
+		rep.addClient(cl, steady, t)
+		byID[cl.id] = cl
+	}
+	for i := range rep.StallExamples {
+		s := &rep.StallExamples[i]
+		if cl := byID[s.Client]; cl != nil {
+			s.End = closeCodes(cl.close)
+			if cl.endedAt.Before(t.shutdownBegin) {
+				s.End += ", before Shutdown"
+			}
+		}
 	}
 	if rep.SteadySeconds > 0 {
 		rep.SteadyRate = float64(rep.SteadyEchoed) / rep.SteadySeconds
@@ -133,7 +158,7 @@ func newReport(cfg Config, r *run, clients []*client, t *timings) *Report {
 }
 
 // addClient adds what one client saw.
-func (rep *Report) addClient(cl *client, steady uint64, shutdownBegin time.Time) {
+func (rep *Report) addClient(cl *client, steady uint64, t *timings) {
 	s, snap := &cl.s, &cl.steadySnap
 	sentSteady := min(s.sent, steady)
 	echoedSteady := s.receivedBelow(steady)
@@ -150,8 +175,12 @@ func (rep *Report) addClient(cl *client, steady uint64, shutdownBegin time.Time)
 	rep.LastPhaseDup += s.duplicated - snap.duplicated
 	rep.LastPhaseReorder += s.reordered - snap.reordered
 	codes := closeCodes(cl.close)
-	if cl.endedAt.Before(shutdownBegin) {
-		rep.EarlyEnds[codes]++
+	if cl.endedAt.Before(t.shutdownBegin) {
+		phase := "pipelining: "
+		if cl.endedAt.Before(t.steadyEnd) {
+			phase = "steady: "
+		}
+		rep.EarlyEnds[phase+codes]++
 		if hasCode(cl.close, tether.CloseInternalError) {
 			rep.Early1011++
 		}
@@ -164,7 +193,7 @@ func (rep *Report) addClient(cl *client, steady uint64, shutdownBegin time.Time)
 	if cl.close.Rcvd != nil && cl.close.Rcvd.Code == tether.CloseGoingAway {
 		rep.Received1001++
 	}
-	rep.LastEndSeconds = max(rep.LastEndSeconds, cl.endedAt.Sub(shutdownBegin).Seconds())
+	rep.LastEndSeconds = max(rep.LastEndSeconds, cl.endedAt.Sub(t.shutdownBegin).Seconds())
 }
 
 // addServer adds the server's figures.

@@ -29,7 +29,14 @@ func (rep *Report) WriteText(w io.Writer) {
 		thousands(uint64(rep.SteadyRate)), incomplete)
 	p("            lost %d, duplicated %d, reordered %d, corrupted %d, unsent %d",
 		rep.Lost, rep.Duplicated, rep.Reordered, rep.Corrupted, rep.Unsent)
-	p("            echo latency p50 %s, p99 %s, max %s", msText(rep.LatencyP50), msText(rep.LatencyP99), msText(rep.LatencyMax))
+	p("            echo latency p50 %s, p99 %s, p99.9 %s, max %s; %s echoes over 1 s, %s over 10 s",
+		msText(rep.LatencyP50), msText(rep.LatencyP99), msText(rep.LatencyP999), msText(rep.LatencyMax),
+		thousands(rep.Over1s), thousands(rep.Over10s))
+	p("            stalled connections (messages in flight, no echo for a while): %d", rep.Stalls)
+	for _, s := range rep.StallExamples {
+		p("              client %d (%s, %s): silent %.1f s, %d in flight; kernel queues: client tx %d rx %d, server tx %d rx %d; ended: %s",
+			s.Client, s.Local, s.Phase, s.Silent, s.InFlight, s.ClientTx, s.ClientRx, s.ServerTx, s.ServerRx, s.End)
+	}
 	p("            connections ended before Shutdown: %s", countsText(rep.EarlyEnds))
 	p("server:     RSS %s at start, %s at the end of the steady phase, peak %s (VmHWM): %.1f KiB per connection",
 		kib(rep.ServerRSSBaseKiB), kib(rep.ServerRSSSteadyKiB), kib(rep.ServerRSSPeakKiB), rep.ServerRSSPerConnKiB)

@@ -25,6 +25,7 @@ type run struct {
 	latency      histogram     // echo latency of the steady phase
 	errors       tally         // client errors by phase and kind
 	phase        atomic.Value  // string, for progress
+	stalls       stallWatch
 }
 
 // timings are the instants between the phases, and the server's figures
@@ -78,6 +79,7 @@ func Run(cfg Config) (*Report, error) {
 	t.selfConnected, _ = readProcStat()
 
 	r.phase.Store("steady")
+	stopWatch := r.watchStalls(clients, srv.hello.Addr)
 	close(r.start)
 	t.steadyComplete = waitCtx(capCtx, &r.steady)
 	t.steadyEnd = time.Now()
@@ -92,6 +94,7 @@ func Run(cfg Config) (*Report, error) {
 	fillCancel()
 	time.Sleep(cfg.ShutdownAfter) // let them pipeline: the load Shutdown meets
 	stopProgress()
+	stopWatch()
 	t.pipelinedBeforeShutdown = r.sent.Load() - steadySent
 
 	t.shutdownBegin = time.Now()

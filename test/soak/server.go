@@ -81,9 +81,11 @@ type echoServer struct {
 }
 
 // handle echoes every message of c, in order, until the connection ends.
-// Once a send fails because the connection is closing, it stops echoing
-// and drains Messages; any other send error ends the handler (and the
-// connection, with 1011).
+// Once a send fails because the connection is closing or has ended (ctx,
+// the connection's context, is then cancelled: messages still buffered
+// in Messages are read after the end), it stops echoing and drains
+// Messages; any other send error ends the handler (and the connection,
+// with 1011).
 func (e *echoServer) handle(ctx context.Context, c *tether.Conn) error {
 	defer e.ended.Add(1)
 	echoing := true
@@ -93,7 +95,7 @@ func (e *echoServer) handle(ctx context.Context, c *tether.Conn) error {
 			switch {
 			case err == nil:
 				e.echoed.Add(1)
-			case errors.Is(err, tether.ErrClosed):
+			case errors.Is(err, tether.ErrClosed), ctx.Err() != nil:
 				e.sendErrors.addErr(kindOf(err), err)
 				echoing = false
 			default:
