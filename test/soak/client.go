@@ -48,10 +48,12 @@ func dial(ctx context.Context, cfg Config, addr string, i int) (*tether.Conn, er
 	if err != nil {
 		return nil, fmt.Errorf("soak: tcp: %w", err)
 	}
-	c, _, err := tether.Dial(ctx, "ws://"+addr+"/", &tether.DialOptions{
-		NetConn: nc,
-		Options: connOptions(cfg.NoCompression, cfg.PingInterval, cfg.PingTimeout, nil),
-	})
+	o := connOptions(cfg.NoCompression, cfg.PingInterval, cfg.PingTimeout, nil)
+	// Messages holds every echo in flight, so the reader never waits for
+	// the client's goroutine, which may be blocked in Send: a window
+	// larger than the queue could otherwise deadlock both sides.
+	o.MaxQueue = max(cfg.Window, tether.DefaultMaxQueue)
+	c, _, err := tether.Dial(ctx, "ws://"+addr+"/", &tether.DialOptions{NetConn: nc, Options: o})
 	if err != nil {
 		_ = nc.Close()
 		return nil, fmt.Errorf("soak: handshake: %w", err)

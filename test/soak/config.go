@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"time"
+
+	tether "github.com/tetherws/tether"
 )
 
 // Config sizes a run. The zero value of a field gives its default.
@@ -108,8 +110,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Conns < 0 || c.Messages < 0 || c.Window < 0 || c.Dialers < 0 {
 		errs = append(errs, errors.New("soak: connections, messages, window and dialers must be positive"))
 	}
-	if c.Size < HeaderSize {
-		errs = append(errs, fmt.Errorf("soak: message size %d is below the %d bytes of the sequence header", c.Size, HeaderSize))
+	if c.Size < HeaderSize || c.Size > tether.DefaultMaxMessageSize {
+		errs = append(errs, fmt.Errorf("soak: message size %d: want %d (the sequence header) to %d (the default message size limit)",
+			c.Size, HeaderSize, tether.DefaultMaxMessageSize))
 	}
 	if c.Sources < 0 || c.Sources > 250 {
 		errs = append(errs, fmt.Errorf("soak: %d source addresses: want 1 to 250", c.Sources))

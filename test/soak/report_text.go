@@ -16,7 +16,7 @@ func (rep *Report) WriteText(w io.Writer) {
 	if !rep.Compression {
 		comp = "off"
 	}
-	p("tether soak: %s connections × %s messages, %d in flight, %d B, compression %s, keepalive %s",
+	p("tether soak: %s connections × %s messages, %d in flight, %d B, compression %s, keepalive: %s",
 		thousands(uint64(rep.Conns)), thousands(uint64(rep.Messages)), rep.Window, rep.Size, comp, keepaliveText(rep))
 	p("machine:    GOMAXPROCS %d (server %d), load average %s at the start, RLIMIT_NOFILE %d (server %d)",
 		rep.GOMAXPROCS, rep.ServerGOMAXPROCS, rep.LoadAverage, rep.FileLimit, rep.ServerFileLimit)
@@ -82,15 +82,18 @@ func (rep *Report) JSON() []byte {
 // keepaliveText describes the keepalive settings.
 func keepaliveText(rep *Report) string {
 	dur := func(s float64) string {
-		switch {
-		case s == 0:
+		if s == 0 {
 			return "default"
-		case s < 0:
-			return "off"
 		}
 		return strconv.FormatFloat(s, 'f', -1, 64) + " s"
 	}
-	return "ping every " + dur(rep.PingInterval) + ", timeout " + dur(rep.PingTimeout)
+	switch {
+	case rep.PingInterval < 0:
+		return "off"
+	case rep.PingInterval == 0 && rep.PingTimeout == 0:
+		return "the library's defaults"
+	}
+	return "ping interval " + dur(rep.PingInterval) + ", timeout " + dur(rep.PingTimeout)
 }
 
 // countsText writes counts by key: "sent 1001, received 1001 ×9998; …".

@@ -75,7 +75,7 @@ func Run(cfg Config) (*Report, error) {
 	defer capCancel()
 	clients := r.connect(capCtx, srv.hello.Addr)
 	t.connected = time.Now()
-	t.afterConnect, _ = srv.stats()
+	t.afterConnect = r.serverStats(srv)
 	t.selfConnected, _ = readProcStat()
 
 	r.phase.Store("steady")
@@ -83,7 +83,7 @@ func Run(cfg Config) (*Report, error) {
 	close(r.start)
 	t.steadyComplete = waitCtx(capCtx, &r.steady)
 	t.steadyEnd = time.Now()
-	t.afterSteady, _ = srv.stats()
+	t.afterSteady = r.serverStats(srv)
 	t.selfSteady, _ = readProcStat()
 
 	r.phase.Store("pipelining")
@@ -104,7 +104,7 @@ func Run(cfg Config) (*Report, error) {
 	}
 	t.stuck = r.finish(clients)
 	t.end = time.Now()
-	t.final, _ = srv.stats()
+	t.final = r.serverStats(srv)
 	if err := srv.quit(10 * time.Second); err != nil {
 		r.errors.addErr("server process: "+kindOf(err), err)
 	}
@@ -114,6 +114,16 @@ func Run(cfg Config) (*Report, error) {
 	rep.ServerFileLimit = srv.hello.FileLimit
 	rep.judge()
 	return rep, nil
+}
+
+// serverStats asks the server for its figures; a failure is counted
+// among the errors (and the figures are zero).
+func (r *run) serverStats(srv *serverProc) serverStats {
+	s, err := srv.stats()
+	if err != nil {
+		r.errors.addErr("server stats: "+kindOf(err), err)
+	}
+	return s
 }
 
 // connect opens the connections, cfg.Dialers at a time, and starts a
