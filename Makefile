@@ -52,3 +52,16 @@ bench-quick:
 interop:
 	./test/interop/install.sh
 	$(GO) run ./test/interop/cmd/interop
+
+## soak: the load test of issue 16 (test/soak): 10,000 connections × 100
+## messages, 8 in flight, compression on, then Shutdown under load;
+## fails on a lost, duplicated or reordered message or a 1011.
+## SOAK_ARGS passes flags (go run ./test/soak/cmd/soak -help)
+soak:
+	$(GO) run ./test/soak/cmd/soak $(SOAK_ARGS)
+
+## soak-small: the same at a size CI can afford: 500 connections × 20 messages
+soak-small:
+	$(GO) run ./test/soak/cmd/soak -conns 500 -messages 20 $(SOAK_ARGS)
+
+.PHONY: soak soak-small
