@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tetherws/tether/keepalive"
+	"github.com/tetherws/tether/runtime/internal/rawio"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -63,12 +64,15 @@ func (p *connPinger) SendPing(pong func(time.Duration)) error {
 }
 
 // Activity reports the bytes read from the peer and whether the reader is
-// waiting for the application to take a message (keepalive.Activity): a
-// peer whose frames keep arriving, or whose pong may sit unread behind
-// messages the application has not taken, is not failed for a late pong.
+// behind: waiting for the application to take a message, or not yet run
+// while bytes wait in the kernel (keepalive.Activity). A peer whose frames
+// keep arriving, or whose pong may sit unread behind other data, is not
+// failed for a late pong.
 func (p *connPinger) Activity() (received uint64, held bool) {
 	c := (*Conn)(p)
-	return c.bytesIn.Load(), c.held.Load()
+	// Bytes waiting in the kernel unread mean the reader is behind too:
+	// a starved scheduler may not have polled the socket yet.
+	return c.bytesIn.Load(), c.held.Load() || rawio.Unread(c.nc) > 0
 }
 
 // SendPong sends an unsolicited pong (Options.Heartbeat).

@@ -26,10 +26,22 @@ func (c *Conn) acquire(ctx context.Context) error {
 	case sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return c.ctxErr(ctx)
 	case <-c.done:
 		return c.closeErr()
 	}
+}
+
+// ctxErr is the error of a send whose ctx ended: ctx's, unless ctx ended
+// with the connection (its Context, or one derived from it), which is
+// then reported as closing, like any send after the end: a handler that
+// sends with the connection's context sees ErrClosed, not
+// context.Canceled.
+func (c *Conn) ctxErr(ctx context.Context) error {
+	if c.ctx.Err() != nil {
+		return c.closeErr()
+	}
+	return ctx.Err()
 }
 
 func (c *Conn) release() { <-c.sendSem }
@@ -37,8 +49,8 @@ func (c *Conn) release() { <-c.sendSem }
 // queueFrame waits for room in the write queue (backpressure), then frames
 // one data frame and queues it. Cancelling ctx while waiting queues nothing.
 func (c *Conn) queueFrame(ctx context.Context, op ws.Opcode, fin bool, payload []byte, flags ws.SendFlags) error {
-	if err := ctx.Err(); err != nil {
-		return err // ended before the call: queue nothing
+	if ctx.Err() != nil {
+		return c.ctxErr(ctx) // ended before the call: queue nothing
 	}
 	c.mu.Lock()
 	for c.queued > c.opts.WriteLimit && c.opts.WriteLimit > 0 {
@@ -53,7 +65,7 @@ func (c *Conn) queueFrame(ctx context.Context, op ws.Opcode, fin bool, payload [
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return ctx.Err()
+			return c.ctxErr(ctx)
 		case <-c.done:
 			return c.closeErr()
 		}
@@ -167,8 +179,8 @@ func (c *Conn) SendMessage(ctx context.Context, m Message) error {
 // all the semaphore guarantees to a one-frame message. A send that takes
 // the semaphore later queues its frames after this one.
 func (c *Conn) sendWhole(ctx context.Context, typ ws.Opcode, data []byte, flags ws.SendFlags) error {
-	if err := ctx.Err(); err != nil {
-		return err // ended before the call: queue nothing
+	if ctx.Err() != nil {
+		return c.ctxErr(ctx) // ended before the call: queue nothing
 	}
 	c.mu.Lock()
 	if len(c.sendSem) == 0 && (c.queued <= c.opts.WriteLimit || c.opts.WriteLimit <= 0) {

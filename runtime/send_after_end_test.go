@@ -27,3 +27,21 @@ func TestNewMessageWriterOnAClosedConnectionFails(t *testing.T) {
 		}
 	}
 }
+
+// A send with the connection's own Context, after the connection ended,
+// reports the close (ws.ErrClosed), not context.Canceled: a handler that
+// returns that error is not logged as failed.
+func TestSendWithTheConnectionsContextAfterTheEndMatchesErrClosed(t *testing.T) {
+	client, server := pair(t, nil, nil)
+	client.CloseNow()
+	waitDone(t, server)
+	for name, c := range map[string]*Conn{"closer": client, "peer": server} {
+		ctx := c.Context()
+		if err := c.SendText(ctx, "late"); !errors.Is(err, ws.ErrClosed) {
+			t.Errorf("%s: SendText = %v, want ws.ErrClosed", name, err)
+		}
+		if _, err := c.NewMessageWriter(ctx, ws.OpText, SendOptions{}); !errors.Is(err, ws.ErrClosed) {
+			t.Errorf("%s: NewMessageWriter = %v, want ws.ErrClosed", name, err)
+		}
+	}
+}
