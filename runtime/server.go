@@ -301,6 +301,17 @@ func (s *Server) Connections() []*Conn {
 // CloseCode (1001 by default) concurrently, and waits for every handler to
 // return. If ctx ends first, the remaining connections are aborted and
 // Shutdown returns an error wrapping ctx.Err().
+//
+// What it promises for data in flight, as Conn.Close does (and Python's
+// close): on each connection the close frame follows the messages already
+// queued, which are sent, not dropped; from then on sends fail with
+// ErrClosing, so the close frame waits behind at most the queue
+// (Options.WriteLimit, plus the frame being written) and is never starved
+// by a handler that keeps sending. Messages that arrive after Shutdown
+// began are still delivered while they fit in Messages. Each connection's
+// closing handshake is bounded by CloseTimeout, so Shutdown returns within
+// about CloseTimeout of its call unless a handler ignores its ended
+// connection.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.init()

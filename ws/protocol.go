@@ -146,6 +146,8 @@ type Protocol struct {
 	msgExt    byte  // reserved bits of the first frame, when extensions decode
 	msgDecode bool  // extensions decode this message
 	msgSize   int64 // decoded bytes received in this message
+	msgFrames int64 // frames of this message so far
+	msgWire   int64 // their payload bytes on the wire
 	utf8      UTF8Validator
 	recvFrame Frame // the frame extensions decode
 	discard   bool  // ignore every received byte (after close or failure)

@@ -283,6 +283,12 @@ func (p *Protocol) readHeader() (bool, error) {
 		p.msgSize = 0
 		p.msgExt = h.Rsv
 		p.msgDecode = p.decodes(h.Rsv)
+		p.msgFrames, p.msgWire = 0, 0
+	}
+	p.msgFrames++
+	p.msgWire += h.Length
+	if p.msgFrames > smallFragmentsFloor && p.msgWire < p.msgFrames*minFragmentAverage {
+		return false, p.fail(ClosePolicyViolation, "too many small fragments")
 	}
 	if !p.msgDecode && h.Rsv != 0 {
 		return false, p.fail(CloseProtocolError, "reserved bits must be 0")
@@ -421,6 +427,16 @@ func (p *Protocol) readWholeFrame() (Event, bool, error) {
 	ev, err := p.dataEvent(payload, h.Fin)
 	return ev, err == nil, err
 }
+
+// A message in more than smallFragmentsFloor frames must average at least
+// minFragmentAverage bytes a frame on the wire; otherwise the connection
+// fails with 1008. Without it a peer could keep one message open forever
+// with empty fragments, which the size limit never sees. Real senders
+// fragment on buffer sizes; Autobahn's smallest fragments are 64 bytes.
+const (
+	smallFragmentsFloor = 1024
+	minFragmentAverage  = 16
+)
 
 func (p *Protocol) receiveClose(payload []byte) (Event, bool, error) {
 	cf, err := ParseClosePayload(payload)
