@@ -181,7 +181,7 @@ func TestSendFragmentsCancelledMidMessageFailsWith1011(t *testing.T) {
 		t.Fatalf("SendFragments = %v", err)
 	}
 	const f = "1011 (internal error) error in fragmented message"
-	wantEnd(t, "client", client, "sent "+f+"; no close frame received", false)
+	wantEnd(t, "client", client, "sent "+f+"; then received "+f, false)
 	wantEnd(t, "server", server, "received "+f+"; then sent "+f, false)
 }
 
@@ -219,7 +219,7 @@ func TestFragmentedTextMustBeValidUTF8(t *testing.T) {
 			t.Fatalf("SendFragments = %v", err)
 		}
 		const f = "1011 (internal error) error in fragmented message"
-		wantEnd(t, "client", client, "sent "+f+"; no close frame received", false)
+		wantEnd(t, "client", client, "sent "+f+"; then received "+f, false)
 		wantEnd(t, "server", server, "received "+f+"; then sent "+f, false)
 	})
 	t.Run("message writer: nothing written yet", func(t *testing.T) {
@@ -274,6 +274,6 @@ func TestCloseDuringAFragmentedMessageFailsWith1011(t *testing.T) {
 		t.Fatalf("MessageWriter.Close after Close = %v", err)
 	}
 	const f = "1011 (internal error) close during fragmented message"
-	wantEnd(t, "client", client, "sent "+f+"; no close frame received", false)
+	wantEnd(t, "client", client, "sent "+f+"; then received "+f, false)
 	wantEnd(t, "server", server, "received "+f+"; then sent "+f, false)
 }

@@ -250,7 +250,7 @@ func TestKeepaliveTimeoutWhenPongsAreLostInTransit(t *testing.T) {
 	}})
 	p.sf.setRule(dropOp(ws.OpPong)) // the server answers; nothing arrives
 	const f = "1011 (internal error) keepalive ping timeout"
-	wantEnd(t, "client", p.client, "sent "+f+"; no close frame received", false)
+	wantEnd(t, "client", p.client, "sent "+f+"; then received "+f, false)
 	wantEnd(t, "server", p.server, "received "+f+"; then sent "+f, false)
 }
 

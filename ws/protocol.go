@@ -146,11 +146,12 @@ type Protocol struct {
 	msgExt    byte  // reserved bits of the first frame, when extensions decode
 	msgDecode bool  // extensions decode this message
 	msgSize   int64 // decoded bytes received in this message
-	msgFrames int64 // frames of this message so far
-	msgWire   int64 // their payload bytes on the wire
+	msgEmpty  int   // empty non-final frames of this message so far
 	utf8      UTF8Validator
 	recvFrame Frame // the frame extensions decode
 	discard   bool  // ignore every received byte (after close or failure)
+	skim      bool  // while discarding, walk the frames for the peer's close (skimFrames)
+	violated  bool  // the peer violated the protocol: its frames may be out of step
 	eofRcvd   bool
 
 	// Send side.

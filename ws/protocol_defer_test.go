@@ -121,29 +121,31 @@ func TestDeferredCloseReplyEchoesThePeersClose(t *testing.T) {
 }
 
 // A message kept open with empty fragments fails with 1008 once it has
-// more than smallFragmentsFloor frames averaging under minFragmentAverage
-// bytes; fragments of 64 bytes, the smallest Autobahn sends, pass.
+// more than maxEmptyFragments of them; small fragments with data pass
+// (the size limit bounds those).
 func TestEmptyFragmentFloodFails1008(t *testing.T) {
 	flood := []fr{frag(OpText, "")}
-	for range smallFragmentsFloor {
+	for range maxEmptyFragments {
 		flood = append(flood, cont("", false))
 	}
 	p := NewProtocol(Server, Config{})
 	_, err := feed(t, p, from(Server, flood...))
 	var pe *ProtocolError
-	if !errors.As(err, &pe) || pe.Code != ClosePolicyViolation || pe.Msg != "too many small fragments" {
-		t.Fatalf("err = %v, want 1008 too many small fragments", err)
+	if !errors.As(err, &pe) || pe.Code != ClosePolicyViolation || pe.Msg != "too many empty fragments" {
+		t.Fatalf("err = %v, want 1008 too many empty fragments", err)
 	}
 
-	chunk := string(make([]byte, 64))
-	fine := []fr{frag(OpBinary, chunk)}
-	for range 4 * smallFragmentsFloor {
-		fine = append(fine, cont(chunk, false))
+	fine := []fr{frag(OpBinary, "")}
+	for range maxEmptyFragments - 1 {
+		fine = append(fine, cont("", false))
 	}
-	fine = append(fine, cont(chunk, true))
-	p = NewProtocol(Server, Config{MaxMessageSize: -1})
+	for range 4 * maxEmptyFragments {
+		fine = append(fine, cont("x", false))
+	}
+	fine = append(fine, cont("", true))
+	p = NewProtocol(Server, Config{})
 	evs, err := feed(t, p, from(Server, fine...))
 	if err != nil || len(evs) == 0 || !evs[len(evs)-1].Fin {
-		t.Fatalf("64-byte fragments: %d events, err %v", len(evs), err)
+		t.Fatalf("%d empty and many 1-byte fragments: %d events, err %v", maxEmptyFragments, len(evs), err)
 	}
 }

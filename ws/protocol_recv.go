@@ -15,7 +15,7 @@ func (p *Protocol) Feed(b []byte) error {
 	if len(p.in) != 0 {
 		return errFeedBusy
 	}
-	if p.discard || p.eofRcvd {
+	if p.discard && !p.skim || p.eofRcvd {
 		return nil
 	}
 	p.in = b
@@ -109,6 +109,9 @@ func (p *Protocol) Next() (Event, error) {
 func (p *Protocol) next() (Event, error) {
 	for {
 		if p.discard || p.eofRcvd {
+			if p.skim && !p.eofRcvd {
+				p.skimFrames()
+			}
 			p.in = nil
 			return Event{}, nil
 		}
@@ -283,12 +286,12 @@ func (p *Protocol) readHeader() (bool, error) {
 		p.msgSize = 0
 		p.msgExt = h.Rsv
 		p.msgDecode = p.decodes(h.Rsv)
-		p.msgFrames, p.msgWire = 0, 0
+		p.msgEmpty = 0
 	}
-	p.msgFrames++
-	p.msgWire += h.Length
-	if p.msgFrames > smallFragmentsFloor && p.msgWire < p.msgFrames*minFragmentAverage {
-		return false, p.fail(ClosePolicyViolation, "too many small fragments")
+	if h.Length == 0 && !h.Fin {
+		if p.msgEmpty++; p.msgEmpty > maxEmptyFragments {
+			return false, p.fail(ClosePolicyViolation, "too many empty fragments")
+		}
 	}
 	if !p.msgDecode && h.Rsv != 0 {
 		return false, p.fail(CloseProtocolError, "reserved bits must be 0")
@@ -428,15 +431,12 @@ func (p *Protocol) readWholeFrame() (Event, bool, error) {
 	return ev, err == nil, err
 }
 
-// A message in more than smallFragmentsFloor frames must average at least
-// minFragmentAverage bytes a frame on the wire; otherwise the connection
-// fails with 1008. Without it a peer could keep one message open forever
-// with empty fragments, which the size limit never sees. Real senders
-// fragment on buffer sizes; Autobahn's smallest fragments are 64 bytes.
-const (
-	smallFragmentsFloor = 1024
-	minFragmentAverage  = 16
-)
+// maxEmptyFragments bounds the empty non-final frames of one message; one
+// more fails the connection with 1008. The size limit bounds every other
+// way of prolonging a message (each frame adds at least a byte), but not
+// this one: without it a peer could keep one message open forever with
+// empty fragments. Real senders send a few at most.
+const maxEmptyFragments = 1024
 
 func (p *Protocol) receiveClose(payload []byte) (Event, bool, error) {
 	cf, err := ParseClosePayload(payload)
@@ -472,6 +472,7 @@ func (p *Protocol) receiveClose(payload []byte) (Event, bool, error) {
 // (unless a close frame was sent already or code is 1006), stops processing
 // input and returns the error.
 func (p *Protocol) fail(code CloseCode, reason string) error {
+	p.violated = true
 	err := &ProtocolError{Code: code, Msg: reason}
 	if code == CloseInternalError {
 		err.Msg = "internal error"
@@ -551,6 +552,9 @@ func (p *Protocol) Fail(code CloseCode, reason string) {
 	}
 	p.discard = true
 	p.in = nil
+	// Without a violation the frames are still in step: walk them to
+	// record the peer's close frame (skimFrames).
+	p.skim = !p.violated && p.closeRcvd == nil && !p.eofRcvd && !(p.inFrame && p.whole && len(p.carry) > 0)
 	if p.side == Server {
 		p.closeOut = true
 	}
