@@ -309,15 +309,8 @@ func (h *Hub) Publish(ctx context.Context, name string, typ ws.Opcode, data []by
 	if name == "" {
 		return fmt.Errorf("hub: publish: %w", ErrInvalidTopic)
 	}
-	switch typ {
-	case ws.OpText:
-		var v ws.UTF8Validator
-		if !v.Write(data) || !v.Complete() {
-			return fmt.Errorf("hub: publish to %q: %w", name, runtime.ErrInvalidUTF8)
-		}
-	case ws.OpBinary:
-	default:
-		return fmt.Errorf("hub: publish to %q: message type %v is not text or binary", name, typ)
+	if err := ws.CheckMessage(typ, data); err != nil {
+		return fmt.Errorf("hub: publish to %q: %w", name, err)
 	}
 	h.mu.RLock()
 	closed, t := h.closed, h.topics[name]
