@@ -332,8 +332,8 @@ func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolve
 		var he *ws.HandshakeError
 		if errors.As(err, &he) && he.Status != 0 && ctx.Err() == nil {
 			status, h, body := ws.RejectResponse(err)
-			rejectConn(nc, &Response{Status: status, Header: h, Body: body}, opts.CloseTimeout)
 			observeRejected(opts.Observer, RejectEvent{Side: ws.Server, Status: status, Err: err, Remote: remoteString(nc)})
+			rejectConn(nc, &Response{Status: status, Header: h, Body: body}, opts.CloseTimeout)
 		} else {
 			_ = nc.Close()
 		}
@@ -347,10 +347,11 @@ func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolve
 	req = req.WithContext(ctx)
 	res := serverHandshake(req, o, opts, shutting)
 	if !res.upgraded {
+		err := refused(res, req, opts)
 		h := res.resp.Header.Clone()
 		h.Set("Connection", "close")
 		rejectConn(nc, &Response{Status: res.resp.Status, Header: h, Body: res.resp.Body}, opts.CloseTimeout)
-		return nil, refused(res, req, opts)
+		return nil, err
 	}
 	// The request's context only bounded the handshake, and it carries no
 	// values: Background, so that the connection does not keep the

@@ -167,9 +167,7 @@ func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh *sharedFrames) error {
 		c.mu.Unlock()
 		return err
 	}
-	if c.debugOn() {
-		c.logFrame('>', typ, data, true)
-	}
+	c.framedLocked(typ, data, true)
 	var wire int
 	if raw {
 		if sh.plain == nil {

@@ -34,8 +34,8 @@ type Observer struct {
 	// answer instead of a connection: a server's refusal, as it sends
 	// it, or the refusal a client received.
 	Rejected func(e RejectEvent)
-	// Received is called for each message delivered on Messages (each
-	// piece, with Options.Streaming).
+	// Received is called for each message received, as it is delivered
+	// on Messages (each piece, with Options.Streaming).
 	Received func(c *Conn, m MessageEvent)
 	// Sent is called for each message (each frame of a fragmented one)
 	// that a send or a broadcast has written or queued.
@@ -69,7 +69,7 @@ type MessageEvent struct {
 	// Queued is the queue behind the connection at the event: for Sent,
 	// the bytes still waiting to be written (0 when the socket took the
 	// frame at once); for Received, the messages waiting in Messages
-	// after this one.
+	// ahead of this one.
 	Queued int
 }
 

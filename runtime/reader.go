@@ -292,10 +292,9 @@ func (r *reader) deliver(m Message) {
 		m.Release()
 		return
 	}
-	typ, n, first, fin := m.Type, len(m.Data), m.First, m.Fin
+	r.c.received(&m)
 	select {
 	case r.c.msgs <- m:
-		r.c.received(typ, n, first, fin, len(r.c.msgs))
 		return
 	default:
 	}
@@ -303,7 +302,6 @@ func (r *reader) deliver(m Message) {
 	defer r.c.held.Store(false)
 	select {
 	case r.c.msgs <- m:
-		r.c.received(typ, n, first, fin, len(r.c.msgs))
 	case <-r.c.appClosed:
 		// The application is closing and not reading, or the
 		// connection was aborted (then the next read fails).

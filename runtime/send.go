@@ -94,9 +94,7 @@ func (c *Conn) appendFrameLocked(op ws.Opcode, fin bool, payload []byte, flags w
 		c.outType = op
 	}
 	n := len(*b)
-	if c.debugOn() {
-		c.logFrame('>', op, payload, fin)
-	}
+	c.framedLocked(op, payload, fin)
 	c.pushLocked(outFrame{b: *b, buf: b}, false)
 	c.kickLocked()
 	return n, nil

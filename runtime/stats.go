@@ -15,8 +15,9 @@ import (
 // (MessageBytes), and of the transport (WireBytes: frames as they are on
 // the wire, compressed, control frames included, the handshake not).
 type ConnStats struct {
-	// MessagesReceived counts the messages delivered on Messages (with
-	// Options.Streaming, the messages whose last piece was delivered);
+	// MessagesReceived counts the messages received, as they are
+	// delivered on Messages (with Options.Streaming, as their last piece
+	// is);
 	// MessagesSent the messages sent or queued (fragmented ones when
 	// their last frame went out).
 	MessagesReceived uint64 `json:"messages_received"`
@@ -76,27 +77,34 @@ func (c *Conn) Stats() ConnStats {
 	}
 }
 
-// received counts a message (or piece) delivered on Messages and reports
-// it to the observer. backlog is the number of messages waiting after it.
-func (c *Conn) received(typ ws.Opcode, size int, first, fin bool, backlog int) {
-	if fin {
+// received counts a message (or piece) about to be delivered on Messages
+// and reports it to the observer, before the application can see it.
+func (c *Conn) received(m *Message) {
+	if m.Fin {
 		c.stats.msgsIn.Add(1)
 	}
-	c.stats.bytesIn.Add(uint64(size))
+	c.stats.bytesIn.Add(uint64(len(m.Data)))
 	if o := c.obs; o != nil && o.Received != nil {
-		o.Received(c, MessageEvent{Type: typ, Size: size, First: first, Fin: fin, Queued: backlog})
+		o.Received(c, MessageEvent{Type: m.Type, Size: len(m.Data), First: m.First, Fin: m.Fin, Queued: len(c.msgs)})
 	}
 }
 
-// sent counts a data frame sent or queued and reports it: payload is its
-// payload, wire the length of the frame, queued the bytes waiting after
-// it. No lock is held. (The frame was logged as it was queued, before it
-// could be written: see logSentLocked.)
-func (c *Conn) sent(typ, op ws.Opcode, payload []byte, fin bool, wire, queued int) {
+// framedLocked counts a data frame about to be queued or written, and
+// logs it at Debug: before it can reach the peer, so that the line and
+// the count come before any answer. c.mu is held.
+func (c *Conn) framedLocked(op ws.Opcode, payload []byte, fin bool) {
 	if fin {
 		c.stats.msgsOut.Add(1)
 	}
 	c.stats.bytesOut.Add(uint64(len(payload)))
+	if c.debugOn() {
+		c.logFrame('>', op, payload, fin)
+	}
+}
+
+// sent reports a data frame sent or queued to the observer: wire is the
+// frame's length, queued the bytes waiting after it. No lock is held.
+func (c *Conn) sent(typ, op ws.Opcode, payload []byte, fin bool, wire, queued int) {
 	if o := c.obs; o != nil && o.Sent != nil {
 		o.Sent(c, MessageEvent{Type: typ, Size: len(payload), WireSize: wire, First: op != ws.OpContinuation, Fin: fin, Queued: queued})
 	}

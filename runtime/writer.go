@@ -157,9 +157,7 @@ func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, flags ws.SendFlags)
 	if !raw {
 		return false, 0, nil
 	}
-	if c.debugOn() {
-		c.logFrame('>', typ, data, true)
-	}
+	c.framedLocked(typ, data, true)
 	c.writing = true
 	c.pushes++
 	c.mu.Unlock()
