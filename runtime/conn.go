@@ -284,6 +284,9 @@ func (c *Conn) CloseStatus() *ws.CloseError {
 	return c.proto.CloseError(c.cause)
 }
 
+// Side returns the side the connection plays, ws.Client or ws.Server.
+func (c *Conn) Side() ws.Side { return c.side }
+
 // Subprotocol returns the negotiated subprotocol, or "".
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
