@@ -50,10 +50,10 @@ func TestMetricsCountAConnectionsLife(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m)
 	opts := tether.Options{Observer: m.Observer(), PingInterval: -1}
-	ended := make(chan struct{})
+	conns := make(chan *tether.Conn, 1)
 	srv := &tether.Server{
 		Handler: func(ctx context.Context, c *tether.Conn) error {
-			defer close(ended)
+			conns <- c
 			for msg := range c.Messages() {
 				if err := c.SendMessage(ctx, msg); err != nil {
 					return err
@@ -109,7 +109,7 @@ func TestMetricsCountAConnectionsLife(t *testing.T) {
 	if err := c.Close(tether.CloseNormal, ""); err != nil {
 		t.Fatal(err)
 	}
-	<-ended // the server's connection has ended: its Closed hook ran
+	<-(<-conns).Done() // the server's connection has ended: its Closed hook ran
 
 	text := scrape(t, reg)
 	for series, want := range map[string]float64{
