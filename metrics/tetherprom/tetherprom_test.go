@@ -113,10 +113,10 @@ func TestMetricsCountAConnectionsLife(t *testing.T) {
 
 	text := scrape(t, reg)
 	for series, want := range map[string]float64{
-		`tether_connections_opened_total{side="client"}`: 1,
-		`tether_connections_opened_total{side="server"}`: 1,
-		`tether_connections_open{side="client"}`:         0,
-		`tether_connections_open{side="server"}`:         0,
+		`tether_connections_opened_total{side="client"}`:                                                         1,
+		`tether_connections_opened_total{side="server"}`:                                                         1,
+		`tether_connections_open{side="client"}`:                                                                 0,
+		`tether_connections_open{side="server"}`:                                                                 0,
 		`tether_connections_closed_total{code_received="1000",code_sent="1000",initiator="local",side="client"}`: 1,
 		`tether_connections_closed_total{code_received="1000",code_sent="1000",initiator="peer",side="server"}`:  1,
 		`tether_connection_duration_seconds_count{side="server"}`:                                                1,

@@ -78,8 +78,8 @@ func TestMetricsShowConnectionsMessagesBytesAndCloseCodes(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // polling a scrape: nothing to wait on
 	}
 	for series, want := range map[string]float64{
-		`tether_connections_opened_total{side="server"}`:         2,
-		`tether_connections_open{side="server"}`:                 1,
+		`tether_connections_opened_total{side="server"}`:          2,
+		`tether_connections_open{side="server"}`:                  1,
 		`tether_messages_total{direction="received",type="text"}`: 1,
 		`tether_message_bytes_total{direction="received"}`:        float64(len(said)),
 	} {
