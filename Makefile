@@ -3,9 +3,10 @@ GO       ?= go
 FUZZTIME ?= 30s
 PKGS     := ./...
 # Modules nested in the repository that test and lint cover besides the
-# root one: they keep NATS out of the library's go.mod. test/bench is a
-# module too, but has its own targets (bench, bench-quick).
-NESTED   := runtime/hub/natsbroker cmd/examples/natschat
+# root one: they keep NATS, Prometheus and OpenTelemetry out of the
+# library's go.mod. test/bench is a module too, but has its own targets
+# (bench, bench-quick).
+NESTED   := runtime/hub/natsbroker cmd/examples/natschat metrics/tetherprom metrics/tetherotel cmd/examples/chat
 # in-each runs its argument in the root module, then in each nested one.
 in-each   = set -e; for m in . $(NESTED); do echo "($$m) $(1)"; (cd $$m && $(1)); done
 
@@ -33,7 +34,7 @@ cover:
 
 ## run: start the chat example with its browser page
 run:
-	$(GO) run ./cmd/examples/chat
+	cd cmd/examples/chat && $(GO) run .
 
 ## conformance: the Autobahn-equivalent suite against tether's server and client (9.x at full size)
 conformance:

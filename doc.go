@@ -94,6 +94,25 @@
 // does not come within Options.PingTimeout. An idle connection holds no
 // read or write buffer.
 //
+// # Logs and metrics
+//
+// Connections log with log/slog through Options.Logger. Left nil, what an
+// operator must see goes to slog.Default(): a handler's error or panic
+// (with its stack) at Error, a keepalive timeout or a failed TLS
+// handshake at Warn; slog.New(slog.DiscardHandler) silences it all. At
+// Debug a connection logs its handshake, every frame ("> TEXT 'hello'
+// [5 bytes]") and its state changes, each record with the connection's
+// id and remote address.
+//
+// Conn.Stats and Server.Stats are snapshots of counters: messages and
+// bytes each way (before and after compression), queues, and for a
+// Server, connections and rejected handshakes; Server.StatsVar publishes
+// them with expvar. For metrics, Options.Observer takes hooks called on
+// each event (a connection opened or closed with its close codes, a
+// handshake rejected, a message received or sent, a ping's round trip, a
+// broadcast skip); the modules metrics/tetherprom and metrics/tetherotel
+// build one for Prometheus and for OpenTelemetry.
+//
 // # Defaults
 //
 // The limits and timeouts are those of Python's websockets: 1 MiB
@@ -136,4 +155,9 @@
 //   - runtime/auth: where BasicAuth and DigestAuth are defined.
 //   - runtime/xconnect: import it for its side effect in a server that
 //     takes WebSockets over HTTP/2 on net/http's HTTP/2 server.
+//   - metrics/tetherprom and metrics/tetherotel: an Observer that feeds
+//     Prometheus metrics, and one that records OpenTelemetry metrics.
+//     Each is a module of its own (go get
+//     github.com/tetherws/tether/metrics/tetherprom), so that programs
+//     that use neither do not build against their client libraries.
 package tether

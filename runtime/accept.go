@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -14,6 +15,9 @@ import (
 	"github.com/tetherws/tether/runtime/internal/netctx"
 	"github.com/tetherws/tether/ws"
 )
+
+// errTLSHandshake is the error of a server's failed TLS handshake.
+var errTLSHandshake = errors.New("tether: TLS handshake")
 
 // Response is an HTTP response a server sends instead of upgrading, or the
 // response to an opening handshake as the hooks see it.
@@ -97,6 +101,8 @@ type handshakeResult struct {
 	neg      ws.Negotiated
 	upgraded bool
 	username string
+	id       string // the connection's id, in the handshake's log lines
+	why      error  // why the handshake was refused, when tether refused it
 }
 
 // serverHandshake runs the hooks, checks and negotiation of the handshake
@@ -105,7 +111,7 @@ type handshakeResult struct {
 func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting func() bool) handshakeResult {
 	ctx := r.Context()
 	log := func(msg string, err error) { opts.Logger.Error(msg, "err", err, "remote", r.RemoteAddr) }
-	var res handshakeResult
+	res := handshakeResult{id: newID()}
 	h2, accepted := isH2(r), false // RFC 8441 over HTTP/2: 200, not 101
 	if o.ProcessRequest != nil {
 		// SetUsername in the hook records the authenticated user name.
@@ -113,7 +119,7 @@ func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting 
 		switch {
 		case err != nil:
 			log("process_request failed", err)
-			res.resp = internalError()
+			res.resp, res.why = internalError(), err
 		case resp != nil:
 			res.resp = resp
 		}
@@ -135,7 +141,7 @@ func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting 
 			if status == http.StatusInternalServerError {
 				log("opening handshake failed", err)
 			}
-			res.resp = &Response{Status: status, Header: rh, Body: body}
+			res.resp, res.why = &Response{Status: status, Header: rh, Body: body}, err
 		} else {
 			res.resp = &Response{Status: http.StatusSwitchingProtocols, Header: h}
 			if h2 {
@@ -159,7 +165,7 @@ func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting 
 		switch {
 		case err != nil:
 			log("process_response failed", err)
-			res.resp = internalError()
+			res.resp, res.why = internalError(), err
 		case resp != nil:
 			res.resp = resp
 		}
@@ -169,7 +175,7 @@ func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting 
 	}
 	if err := checkResponse(res.resp, accepted && !h2); err != nil {
 		log("invalid response from a hook", err)
-		res.resp = internalError()
+		res.resp, res.why = internalError(), err
 	}
 	// Only the handshake that passed opens the connection: a hook may
 	// change its 101 into a rejection, not the other way round.
@@ -185,8 +191,9 @@ func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting 
 	}
 	if res.upgraded && shutting != nil && shutting() {
 		ws.CloseExtensions(res.neg.Extensions)
-		res = handshakeResult{resp: plainResponse(http.StatusServiceUnavailable, "Server is shutting down.\n")}
+		res = handshakeResult{id: res.id, why: ErrServerClosed, resp: plainResponse(http.StatusServiceUnavailable, "Server is shutting down.\n")}
 	}
+	logServerHandshake(opts.Logger, r, res)
 	return res
 }
 
@@ -274,7 +281,7 @@ func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resol
 		copyResponseHeader(w.Header(), res.resp.Header, isH2(r))
 		w.WriteHeader(res.resp.Status)
 		_, _ = w.Write(res.resp.Body)
-		return nil, refused(res.resp.Status, r, opts)
+		return nil, refused(res, r, opts)
 	}
 	if isH2(r) {
 		return acceptH2(w, r, res, opts)
@@ -312,7 +319,7 @@ func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolve
 	if tc, ok := nc.(*tls.Conn); ok {
 		if err := tc.HandshakeContext(ctx); err != nil {
 			_ = nc.Close()
-			return nil, fmt.Errorf("tether: TLS handshake: %w", err)
+			return nil, fmt.Errorf("%w: %w", errTLSHandshake, err)
 		}
 	}
 	hr := ws.NewRequestReader(opts.Limits)
@@ -325,6 +332,7 @@ func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolve
 		var he *ws.HandshakeError
 		if errors.As(err, &he) && he.Status != 0 && ctx.Err() == nil {
 			status, h, body := ws.RejectResponse(err)
+			observeRejected(opts.Observer, RejectEvent{Side: ws.Server, Status: status, Err: err, Remote: remoteString(nc)})
 			rejectConn(nc, &Response{Status: status, Header: h, Body: body}, opts.CloseTimeout)
 		} else {
 			_ = nc.Close()
@@ -339,10 +347,11 @@ func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolve
 	req = req.WithContext(ctx)
 	res := serverHandshake(req, o, opts, shutting)
 	if !res.upgraded {
+		err := refused(res, req, opts)
 		h := res.resp.Header.Clone()
 		h.Set("Connection", "close")
 		rejectConn(nc, &Response{Status: res.resp.Status, Header: h, Body: res.resp.Body}, opts.CloseTimeout)
-		return nil, refused(res.resp.Status, req, opts)
+		return nil, err
 	}
 	// The request's context only bounded the handshake, and it carries no
 	// values: Background, so that the connection does not keep the
@@ -370,16 +379,18 @@ func upgrade(nc net.Conn, r *http.Request, res handshakeResult, opts resolved, l
 	c := newConn(connParams{
 		nc: nc, side: ws.Server, opts: opts, negotiated: res.neg,
 		request: r, leftover: leftover, username: res.username,
-		respHead: out,
+		respHead: out, id: res.id,
 	})
-	c.log.Info("connection open")
+	c.logAt(slog.LevelInfo, "connection open")
 	return c, nil
 }
 
-// refused logs a handshake answered with status instead of an upgrade and
-// returns the error that reports it.
-func refused(status int, r *http.Request, opts resolved) error {
+// refused logs a handshake answered with a status instead of an upgrade,
+// reports it to the observer, and returns the error that reports it.
+func refused(res handshakeResult, r *http.Request, opts resolved) error {
+	status := res.resp.Status
 	opts.Logger.Info("connection rejected", "status", status, "remote", r.RemoteAddr)
+	observeRejected(opts.Observer, RejectEvent{Side: ws.Server, Status: status, Err: res.why, Request: r, Remote: r.RemoteAddr})
 	return &ws.HandshakeError{Status: status, Msg: fmt.Sprintf("connection rejected (%d %s)", status, http.StatusText(status)), Err: ws.ErrInvalidHandshake}
 }
 
@@ -463,12 +474,12 @@ func acceptH2(w http.ResponseWriter, r *http.Request, res handshakeResult, opts 
 	nc := h2stream.NewServerConn(w, r, rc)
 	c := newConn(connParams{
 		nc: nc, side: ws.Server, opts: opts, negotiated: res.neg,
-		request: r.WithContext(context.WithoutCancel(r.Context())), username: res.username,
+		request: r.WithContext(context.WithoutCancel(r.Context())), username: res.username, id: res.id,
 		response: &http.Response{
 			StatusCode: res.resp.Status, Status: fmt.Sprintf("%d %s", res.resp.Status, http.StatusText(res.resp.Status)),
 			Header: res.resp.Header, Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
 		},
 	})
-	c.log.Info("connection open", "proto", r.Proto)
+	c.logAt(slog.LevelInfo, "connection open", "proto", r.Proto)
 	return c, nil
 }

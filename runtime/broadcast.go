@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -122,12 +123,15 @@ func BroadcastWith(ctx context.Context, conns []*Conn, typ ws.Opcode, data []byt
 			res.NotOpen++
 		case ErrFragmentedSend:
 			res.Fragmented++
-			c.log.Warn("skipped broadcast: sending a fragmented message")
+			c.logAt(slog.LevelInfo, "skipped broadcast: sending a fragmented message")
 		case ErrSlowConnection:
 			res.Slow++
-			c.log.Warn("skipped broadcast: slow connection")
+			c.logAt(slog.LevelInfo, "skipped broadcast: slow connection")
 		default:
-			c.log.Warn("skipped broadcast: failed to write message", "err", err)
+			c.logAt(slog.LevelWarn, "skipped broadcast: failed to write message", "err", err)
+		}
+		if ob := c.obs; ob != nil && ob.Skipped != nil {
+			ob.Skipped(c, err)
 		}
 		if o.Skipped != nil {
 			o.Skipped(c, err)
@@ -163,11 +167,14 @@ func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh *sharedFrames) error {
 		c.mu.Unlock()
 		return err
 	}
+	c.framedLocked(typ, data, true)
+	var wire int
 	if raw {
 		if sh.plain == nil {
 			sh.plain = newSharedFrame(hdr, data)
 		}
 		sh.plain.refs.Add(1)
+		wire = len(*sh.plain.buf)
 		c.pushLocked(outFrame{b: *sh.plain.buf, shr: sh.plain}, false)
 	} else if key, ok := c.encodingKey(); ok {
 		f := sh.find(key)
@@ -184,6 +191,7 @@ func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh *sharedFrames) error {
 			sh.keyed = append(sh.keyed, keyedFrame{key, f})
 		}
 		f.refs.Add(1)
+		wire = len(*f.buf)
 		c.pushLocked(outFrame{b: *f.buf, shr: f}, false)
 	} else {
 		b, err := c.frameLocked(typ, true, data, ws.SendValidUTF8)
@@ -191,10 +199,13 @@ func (c *Conn) broadcast(typ ws.Opcode, data []byte, sh *sharedFrames) error {
 			c.mu.Unlock()
 			return err
 		}
+		wire = len(*b)
 		c.pushLocked(outFrame{b: *b, buf: b}, false)
 	}
 	c.kickLocked()
+	queued := c.queued
 	c.mu.Unlock()
+	c.sent(typ, typ, data, true, wire, queued)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"time"
 
@@ -110,11 +111,19 @@ func (c *Conn) finish(readErr error) {
 	default:
 		c.err = ce
 	}
-	c.log.Debug("= connection closed", "close", ce.Error())
+	if c.debugOn() {
+		c.mu.Lock()
+		c.logStateLocked()
+		c.mu.Unlock()
+		c.logAt(slog.LevelDebug, "= connection closed", "close", ce.Error())
+	}
 	// finished is set before either channel closes, so that whoever sees
 	// Messages closed finds Err set; msgs closes before done, so that
 	// Messages is closed when Close (which waits for Done) returns.
 	c.finished.Store(true)
+	if o := c.obs; o != nil && o.Closed != nil {
+		o.Closed(c, CloseEvent{Status: ce, Initiator: initiator(ce), Duration: time.Since(c.opened), Side: c.side})
+	}
 	if !c.msgsClosed {
 		close(c.msgs)
 	}
@@ -160,7 +169,7 @@ func (c *Conn) startCloseTimerLocked() {
 		return
 	}
 	c.closeTimer = time.AfterFunc(c.opts.CloseTimeout, func() {
-		c.log.Debug("- timed out waiting for TCP close")
+		c.logAt(slog.LevelDebug, "- timed out waiting for TCP close")
 		c.abort(ErrCloseTimeout)
 	})
 }
@@ -219,6 +228,9 @@ func (c *Conn) Close(code ws.CloseCode, reason string) error {
 				return err
 			}
 			c.pushLocked(outFrame{b: *b, buf: b}, false)
+			if cs := c.proto.CloseSent(); cs != nil && c.debugOn() {
+				c.logCloseLocked('>', *cs)
+			}
 			c.startCloseTimerLocked()
 			c.kickLocked()
 		}

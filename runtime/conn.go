@@ -109,6 +109,19 @@ type Conn struct {
 	// msgsClosed is set by the reader when it closed Messages early.
 	msgsClosed bool
 
+	// connLog is log with the connection's attributes, made on first use
+	// (Logger); loggedState is the state the last "= connection is"
+	// line logged (under mu).
+	connLog     atomic.Pointer[slog.Logger]
+	loggedState ws.State
+	// obs is Options.Observer; stats the counters of Stats; outType the
+	// type of the message being sent (under mu); opened when the
+	// handshake ended.
+	obs     *Observer
+	stats   connCounters
+	outType ws.Opcode
+	opened  time.Time
+
 	leftover []byte // bytes read past the handshake
 }
 
@@ -131,6 +144,7 @@ type connParams struct {
 	leftover   []byte
 	username   string
 	parent     context.Context
+	id         string // the id the handshake logged under, or "" for a new one
 }
 
 func newID() string {
@@ -158,7 +172,7 @@ func newConn(p connParams) *Conn {
 		nc:          p.nc,
 		side:        p.side,
 		opts:        p.opts,
-		id:          newID(),
+		id:          p.id,
 		subprotocol: p.negotiated.Subprotocol,
 		exts:        p.negotiated.Extensions,
 		request:     p.request,
@@ -171,15 +185,17 @@ func newConn(p connParams) *Conn {
 		wake:        make(chan struct{}, 1),
 		leftover:    p.leftover,
 		rio:         rawio.New(p.nc),
+		log:         p.opts.Logger,
+		obs:         p.opts.Observer,
+		opened:      time.Now(),
+	}
+	if c.id == "" {
+		c.id = newID()
 	}
 	if p.parent != nil {
 		c.ctx, c.cancel = context.WithCancelCause(context.WithoutCancel(p.parent))
 	} else {
 		c.ctx, c.cancel = context.WithCancelCause(context.Background())
-	}
-	c.log = p.opts.Logger
-	if c.log != discardLogger {
-		c.log = c.log.With("conn", c.id, "remote", remoteString(p.nc))
 	}
 	c.proto = ws.NewProtocol(p.side, ws.Config{
 		MaxMessageSize: p.opts.MaxMessageSize,
@@ -188,6 +204,12 @@ func newConn(p connParams) *Conn {
 		DeferClose:     true, // see reader.deferClose
 	})
 	c.ka = c.newKeepalive()
+	if c.debugOn() {
+		c.logStateLocked() // no other goroutine has c yet
+	}
+	if c.obs != nil && c.obs.Opened != nil {
+		c.obs.Opened(c)
+	}
 	go c.run()
 	return c
 }
@@ -262,6 +284,9 @@ func (c *Conn) CloseStatus() *ws.CloseError {
 	return c.proto.CloseError(c.cause)
 }
 
+// Side returns the side the connection plays, ws.Client or ws.Server.
+func (c *Conn) Side() ws.Side { return c.side }
+
 // Subprotocol returns the negotiated subprotocol, or "".
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
@@ -312,8 +337,19 @@ func (c *Conn) State() ws.State {
 	return c.proto.State()
 }
 
-// Logger returns the connection's logger, with its id and remote address.
-func (c *Conn) Logger() *slog.Logger { return c.log }
+// Logger returns the connection's logger, with its id ("conn") and
+// remote address ("remote").
+func (c *Conn) Logger() *slog.Logger {
+	if l := c.connLog.Load(); l != nil {
+		return l
+	}
+	l := c.log
+	if l != discardLogger {
+		l = l.With("conn", c.id, "remote", remoteString(c.nc))
+	}
+	c.connLog.CompareAndSwap(nil, l)
+	return c.connLog.Load()
+}
 
 // run is the reader goroutine, and the owner of the connection's
 // errgroup: it starts the writer and keepalive goroutines in the group,

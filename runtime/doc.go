@@ -54,6 +54,17 @@
 // TCP pushes back on the peer. Send blocks while more than
 // Options.WriteLimit bytes wait to be written.
 //
+// # Logs, counters and the Observer
+//
+// Options.Logger (log/slog) gets the connections' records, each with the
+// connection's id ("conn") and remote address ("remote"); left nil,
+// records at Warn and above go to slog.Default() and the rest are
+// dropped. At Debug the handshake, every frame and the state changes are
+// logged as Python's websockets logs them; with Debug off, each such
+// event costs one Enabled check. Conn.Stats and Server.Stats read atomic
+// counters. Options.Observer's hooks are called on each event, outside
+// the connection's locks; none of this allocates per message.
+//
 // # WebSockets over HTTP/2 (RFC 8441)
 //
 // Accept and Server.ServeHTTP also take HTTP/2 requests: an extended

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/tetherws/tether/ws"
@@ -33,7 +34,9 @@ const endQuiet = 50 * time.Millisecond
 // (err). c.mu is held, and released.
 func (r *reader) violation(err error) {
 	c := r.c
-	c.log.Debug("! protocol error", "err", err)
+	if c.debugOn() {
+		c.logAt(slog.LevelDebug, "! protocol error", "err", err)
+	}
 	r.in = false
 	r.releaseMessage()
 	if c.proto.PendingClose() == nil {

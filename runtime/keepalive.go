@@ -3,6 +3,7 @@ package runtime
 import (
 	"crypto/rand"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/tetherws/tether/keepalive"
@@ -40,13 +41,13 @@ func (c *Conn) keepaliveLoop() error {
 	case err == nil:
 		return nil
 	case errors.Is(err, keepalive.ErrTimeout):
-		c.log.Debug("- timed out waiting for keepalive pong")
+		c.logAt(slog.LevelWarn, "keepalive ping timeout: failing the connection", "timeout", c.opts.PingTimeout)
 		c.fail(ws.CloseInternalError, "keepalive ping timeout")
 		return nil
 	case errors.Is(err, ws.ErrClosed):
 		return nil // the connection is closing: nothing to keep alive
 	default:
-		c.log.Error("keepalive ping failed", "err", err)
+		c.logAt(slog.LevelError, "keepalive ping failed", "err", err)
 		c.cancel(err)
 		return err
 	}

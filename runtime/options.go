@@ -72,8 +72,17 @@ type Options struct {
 	// Limits bounds the HTTP messages of the opening handshake.
 	Limits ws.Limits
 
-	// Logger receives the connection's logs. Default: discard.
+	// Logger receives the connection's logs. nil sends what an operator
+	// must see (records at Warn and above: a handler's error or panic
+	// with its stack, a keepalive timeout, a failed TLS handshake) to
+	// slog.Default() and drops the rest; slog.New(slog.DiscardHandler)
+	// silences everything. At Debug, the opening handshake, every frame
+	// sent and received and the state changes are logged, each record
+	// with the connection's id ("conn") and remote address ("remote").
 	Logger *slog.Logger
+
+	// Observer, if set, receives the connections' events for metrics.
+	Observer *Observer
 }
 
 // resolved is Options with every default applied.
@@ -96,9 +105,7 @@ func (o *Options) resolve() resolved {
 	r.CloseTimeout = defDur(r.CloseTimeout, DefaultCloseTimeout)
 	r.PingInterval = defDur(r.PingInterval, keepalive.DefaultInterval)
 	r.PingTimeout = defDur(r.PingTimeout, keepalive.DefaultTimeout)
-	if r.Logger == nil {
-		r.Logger = discardLogger
-	}
+	r.Logger = loggerOr(r.Logger)
 	return r
 }
 
@@ -112,5 +119,3 @@ func defDur(d, def time.Duration) time.Duration {
 	}
 	return d
 }
-
-var discardLogger = slog.New(slog.DiscardHandler)

@@ -85,6 +85,9 @@ func (c *Conn) queueControl(op ws.Opcode, payload []byte) error {
 		return err
 	}
 	c.pushLocked(outFrame{b: *b, buf: b}, true)
+	if c.debugOn() {
+		c.logFrame('>', op, payload, true)
+	}
 	c.kickLocked()
 	return nil
 }

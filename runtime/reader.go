@@ -42,7 +42,7 @@ func (c *Conn) readLoop() error {
 		}
 		n, err := c.nc.Read(buf)
 		if n > 0 {
-			c.bytesIn.Add(uint64(n))
+			c.readBytes(n)
 			r.feed(buf[:n])
 			if n == len(buf) && big == nil {
 				big = rawio.GetReadBuf()
@@ -79,7 +79,7 @@ func (c *Conn) readRaw(r *reader) error {
 		}
 		buf, n, err := c.rio.Read()
 		if buf != nil {
-			c.bytesIn.Add(uint64(n))
+			c.readBytes(n)
 			r.feed((*buf)[:n])
 			c.rio.Done(buf)
 		}
@@ -131,10 +131,15 @@ func (r *reader) feed(b []byte) {
 			c.mu.Unlock()
 			return
 		case ws.EventPing:
+			if c.debugOn() {
+				c.logPingLocked(ev.Payload)
+			}
 			c.queuePongLocked()
 			continue
 		case ws.EventClose:
-			c.log.Debug("< close", "code", int(ev.Close.Code), "reason", ev.Close.Reason)
+			if c.debugOn() {
+				c.logCloseLocked('<', ev.Close)
+			}
 			r.in = false
 			r.releaseMessage()
 			if c.proto.PendingClose() != nil {
@@ -147,6 +152,9 @@ func (r *reader) feed(b []byte) {
 		}
 		c.kickLocked()
 		c.mu.Unlock()
+		if c.debugOn() {
+			c.logEvent(ev)
+		}
 		switch ev.Kind {
 		case ws.EventPong:
 			c.receivePong(ev.Payload)
@@ -207,7 +215,7 @@ func (r *reader) readDirect(read func([]byte) (int, error)) (bool, error) {
 	}
 	n, err := read(dst)
 	if n > 0 {
-		r.c.bytesIn.Add(uint64(n))
+		r.c.readBytes(n)
 		r.feedDirect(dst[:n])
 	}
 	return true, err
@@ -226,6 +234,9 @@ func (r *reader) feedDirect(p []byte) {
 	c.mu.Unlock()
 	if ev.Kind != ws.EventData {
 		return // the connection failed meanwhile: the bytes are dropped
+	}
+	if c.debugOn() {
+		c.logEvent(ev)
 	}
 	*r.msg = (*r.msg)[:len(*r.msg)+len(p)] // the payload is in place
 	if !ev.Fin {
@@ -281,6 +292,7 @@ func (r *reader) deliver(m Message) {
 		m.Release()
 		return
 	}
+	r.c.received(&m)
 	select {
 	case r.c.msgs <- m:
 		return
@@ -300,8 +312,17 @@ func (r *reader) deliver(m Message) {
 
 // receivePong acknowledges the pending ping with this payload and every
 // older one: a peer may answer only the most recent of several pings
-// (RFC 6455 §5.5.3).
+// (RFC 6455 §5.5.3). The observer gets the round-trip time.
 func (c *Conn) receivePong(payload []byte) {
+	rtt, ok := c.settlePings(payload)
+	if o := c.obs; ok && o != nil && o.Latency != nil {
+		o.Latency(c, rtt)
+	}
+}
+
+// settlePings settles the pings receivePong acknowledges, and returns the
+// round-trip time of the one the pong answers, if it was pending.
+func (c *Conn) settlePings(payload []byte) (rtt time.Duration, ok bool) {
 	now := time.Now()
 	c.pingMu.Lock()
 	defer c.pingMu.Unlock()
@@ -313,13 +334,14 @@ func (c *Conn) receivePong(payload []byte) {
 		}
 	}
 	if idx < 0 {
-		return // unsolicited or unknown pong
+		return 0, false // unsolicited or unknown pong
 	}
 	for i := 0; i <= idx; i++ {
 		p := c.pings[i]
 		l := now.Sub(p.sent)
 		if i == idx {
 			c.latency.Store(int64(l))
+			rtt = l
 		}
 		if p.fn != nil {
 			p.fn(l) // a keepalive ping: wakes the keepalive goroutine
@@ -331,4 +353,5 @@ func (c *Conn) receivePong(payload []byte) {
 	n := copy(c.pings, c.pings[idx+1:])
 	clear(c.pings[n:])
 	c.pings = c.pings[:n]
+	return rtt, true
 }

@@ -71,23 +71,33 @@ func (c *Conn) queueFrame(ctx context.Context, op ws.Opcode, fin bool, payload [
 		}
 		c.mu.Lock()
 	}
-	err := c.appendFrameLocked(op, fin, payload, flags)
+	wire, err := c.appendFrameLocked(op, fin, payload, flags)
+	typ, queued := c.outType, c.queued
 	c.mu.Unlock()
+	if err == nil {
+		c.sent(typ, op, payload, fin, wire, queued)
+	}
 	return err
 }
 
 // appendFrameLocked frames one data frame, queues it and kicks the queue.
-func (c *Conn) appendFrameLocked(op ws.Opcode, fin bool, payload []byte, flags ws.SendFlags) error {
+// It returns the frame's length.
+func (c *Conn) appendFrameLocked(op ws.Opcode, fin bool, payload []byte, flags ws.SendFlags) (int, error) {
 	if c.proto.State() != ws.StateOpen {
-		return c.closingErrLocked()
+		return 0, c.closingErrLocked()
 	}
 	b, err := c.frameLocked(op, fin, payload, flags)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	if op != ws.OpContinuation {
+		c.outType = op
+	}
+	n := len(*b)
+	c.framedLocked(op, payload, fin)
 	c.pushLocked(outFrame{b: *b, buf: b}, false)
 	c.kickLocked()
-	return nil
+	return n, nil
 }
 
 // frameLocked frames one data frame with c's protocol into a pooled
@@ -184,11 +194,15 @@ func (c *Conn) sendWhole(ctx context.Context, typ ws.Opcode, data []byte, flags 
 	}
 	c.mu.Lock()
 	if len(c.sendSem) == 0 && (c.queued <= c.opts.WriteLimit || c.opts.WriteLimit <= 0) {
-		done, err := c.writeDirectLocked(typ, data, flags)
+		done, wire, err := c.writeDirectLocked(typ, data, flags)
 		if !done {
-			err = c.appendFrameLocked(typ, true, data, flags)
+			wire, err = c.appendFrameLocked(typ, true, data, flags)
 		}
+		queued := c.queued
 		c.mu.Unlock()
+		if err == nil {
+			c.sent(typ, typ, data, true, wire, queued)
+		}
 		return err
 	}
 	c.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -50,6 +51,7 @@ type Server struct {
 	raw       map[net.Conn]struct{} // connections in the handshake
 	handlers  sync.WaitGroup
 	shutdown  bool
+	stats     serverCounters
 }
 
 func (s *Server) init() {
@@ -125,10 +127,7 @@ func (s *Server) serve(ln net.Listener) error {
 	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
-	log := s.Options.Logger
-	if log == nil {
-		log = discardLogger
-	}
+	log := loggerOr(s.Options.Logger)
 	log.Info("server listening", "addr", ln.Addr().String())
 	var delay time.Duration
 	for {
@@ -201,7 +200,7 @@ func (s *Server) open(nc net.Conn) *Conn {
 	}
 	c, err := acceptConn(ctx, nc, &s.Options, opts, s.shuttingDown)
 	if err != nil {
-		opts.Logger.Debug("opening handshake failed", "err", err, "remote", remoteString(nc))
+		s.handshakeFailed(remoteString(nc), err, opts.Logger)
 		return nil
 	}
 	return c
@@ -213,6 +212,7 @@ func (s *Server) serveHandler(c *Conn) {
 	s.runHandler(c)
 	s.mu.Lock()
 	delete(s.conns, c)
+	s.connEndedLocked(c)
 	s.mu.Unlock()
 }
 
@@ -222,6 +222,7 @@ func (s *Server) serveHandler(c *Conn) {
 func (s *Server) track(c *Conn) {
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
+	s.stats.opened.Add(1)
 	late := s.shutdown
 	s.mu.Unlock()
 	if late {
@@ -242,7 +243,7 @@ func (s *Server) runHandler(c *Conn) {
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				c.log.Error("connection handler failed", "panic", r, "stack", string(debug.Stack()))
+				c.logAt(slog.LevelError, "connection handler failed", "panic", r, "stack", string(debug.Stack()))
 				code = ws.CloseInternalError
 			}
 		}()
@@ -250,7 +251,7 @@ func (s *Server) runHandler(c *Conn) {
 			return
 		}
 		if err := s.Handler(c.Context(), c); err != nil && !errors.Is(err, ws.ErrClosed) {
-			c.log.Error("connection handler failed", "err", err)
+			c.logAt(slog.LevelError, "connection handler failed", "err", err)
 			code = ws.CloseInternalError
 		}
 	}()
@@ -279,6 +280,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, err := accept(w, r, &s.Options, opts, s.shuttingDown)
 	if err != nil {
 		s.handlers.Done()
+		s.handshakeFailed(r.RemoteAddr, err, opts.Logger)
 		return
 	}
 	s.track(c)

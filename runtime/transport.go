@@ -124,13 +124,17 @@ func (o *DialOptions) handshake(ctx context.Context, nc net.Conn, u *url.URL, op
 	} else {
 		p, err = handshakeHTTP1(nc, u, hs, opts)
 	}
+	p.id = newID()
+	logClientHandshake(opts.Logger, p.id, remoteString(nc), p)
 	if err != nil {
+		var se *ws.StatusError
+		if errors.As(err, &se) {
+			observeRejected(opts.Observer, RejectEvent{Side: ws.Client, Status: se.StatusCode(), Err: err, Request: p.request, Remote: remoteString(nc)})
+		}
 		return nil, p.response, err
 	}
 	release()
-	c := newConn(p)
-	c.log.Debug("= connection open", "proto", p.response.Proto)
-	return c, p.response, nil
+	return newConn(p), p.response, nil
 }
 
 // handshakeHTTP1 sends the upgrade request and checks the response. Bytes
@@ -159,7 +163,7 @@ func handshakeHTTP1(nc net.Conn, u *url.URL, hs *ws.ClientHandshake, opts resolv
 	resp.Request = req
 	neg, err := hs.Check(resp, key)
 	if err != nil {
-		return connParams{response: resp}, withBody(err, io.MultiReader(bytes.NewReader(rest), nc), resp, opts.Limits)
+		return connParams{request: req, response: resp}, withBody(err, io.MultiReader(bytes.NewReader(rest), nc), resp, opts.Limits)
 	}
 	return connParams{
 		nc: nc, side: ws.Client, opts: opts, negotiated: neg,
@@ -185,7 +189,7 @@ func handshakeHTTP2(nc net.Conn, u *url.URL, hs *ws.ClientHandshake, opts resolv
 	if err != nil {
 		err = withBody(err, stream, resp, opts.Limits)
 		_ = stream.Close()
-		return connParams{response: resp}, err
+		return connParams{request: req, response: resp}, err
 	}
 	return connParams{
 		nc: stream, side: ws.Client, opts: opts, negotiated: neg,

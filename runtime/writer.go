@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"log/slog"
 	"net"
 	"slices"
 
@@ -104,6 +105,7 @@ func (c *Conn) kickLocked() {
 	c.writing = true
 	c.mu.Unlock()
 	n, err := c.rio.TryWrite(f.b)
+	c.wroteBytes(n)
 	c.mu.Lock()
 	c.wroteLocked(f, n, err)
 }
@@ -140,25 +142,27 @@ func (c *Conn) wroteLocked(f outFrame, n int, err error) {
 // one writev, without copying the payload into a frame buffer. Only what
 // the socket does not take is copied (into a pooled buffer, queued for
 // the writer). It reports false when this does not apply; the caller then
-// frames and queues as usual.
-func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, flags ws.SendFlags) (bool, error) {
+// frames and queues as usual. It returns the frame's length.
+func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, flags ws.SendFlags) (bool, int, error) {
 	if c.rio == nil || c.writing || c.werr != nil || len(c.ctrlQ)+len(c.dataQ) != 0 {
-		return false, nil
+		return false, 0, nil
 	}
 	if c.proto.State() != ws.StateOpen {
-		return true, c.closingErrLocked()
+		return true, 0, c.closingErrLocked()
 	}
 	hdr, raw, err := c.proto.AppendDataHeader(c.rio.HeaderBuf(), typ, true, data, flags)
 	if err != nil {
-		return true, err
+		return true, 0, err
 	}
 	if !raw {
-		return false, nil
+		return false, 0, nil
 	}
+	c.framedLocked(typ, data, true)
 	c.writing = true
 	c.pushes++
 	c.mu.Unlock()
 	n, err := c.rio.TryWritev(hdr, data)
+	c.wroteBytes(n)
 	c.mu.Lock()
 	var f outFrame
 	if err == nil && n < len(hdr)+len(data) {
@@ -173,7 +177,7 @@ func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, flags ws.SendFlags)
 		f = outFrame{b: *b, buf: b}
 	}
 	c.wroteLocked(f, 0, err)
-	return true, nil
+	return true, len(hdr) + len(data), nil
 }
 
 // writeLoop is the writer goroutine. It sleeps on c.wake (one channel
@@ -271,13 +275,17 @@ func (w *queueWriter) writeLocked(c *Conn) error {
 		n += len(f.b)
 	}
 	var err error
+	var wn int64
 	if len(w.bufs) == 1 {
-		_, err = c.nc.Write(w.bufs[0])
+		var k int
+		k, err = c.nc.Write(w.bufs[0])
+		wn = int64(k)
 	} else {
 		w.wv = w.bufs
-		_, err = w.wv.WriteTo(c.nc)
+		wn, err = w.wv.WriteTo(c.nc)
 		w.wv = nil
 	}
+	c.wroteBytes(int(wn))
 	for i, f := range w.taken {
 		f.release()
 		w.taken[i] = outFrame{}
@@ -297,7 +305,7 @@ func (w *queueWriter) writeLocked(c *Conn) error {
 // closing handshake (the client answers by closing its side). Only the
 // server half-closes; a client closes the socket once it has seen EOF.
 func (c *Conn) closeWrite() {
-	c.log.Debug("x half-closing TCP connection")
+	c.logAt(slog.LevelDebug, "x half-closing TCP connection")
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		if cw.CloseWrite() == nil {
 			return
@@ -314,6 +322,9 @@ func (c *Conn) takeOutputLocked() {
 		b := getBuf()
 		*b = c.proto.TakeOutput(*b)
 		c.pushLocked(outFrame{b: *b, buf: b}, false)
+		if cs := c.proto.CloseSent(); cs != nil && c.debugOn() {
+			c.logCloseLocked('>', *cs)
+		}
 	}
 }
 

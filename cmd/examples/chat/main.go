@@ -18,7 +18,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/tetherws/tether"
+	"github.com/tetherws/tether/metrics/tetherprom"
 )
 
 //go:embed index.html
@@ -75,11 +79,17 @@ func run(ctx context.Context, addr string, log *slog.Logger, ready chan<- string
 	go func() { defer close(hubDone); hub.Run(hubCtx) }()
 	defer func() { stopHub(); <-hubDone }()
 
+	// Every WebSocket connection reports to the Prometheus metrics, served
+	// on /metrics from a registry of their own.
+	metrics := tetherprom.New(tetherprom.Options{})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics)
+
 	wsSrv := &tether.Server{
 		Handler:     func(ctx context.Context, c *tether.Conn) error { return serveClient(ctx, hub, c) },
 		CloseReason: "chat server stopped",
 		Options: tether.ServerOptions{
-			Options:   tether.Options{MaxMessageSize: maxMessage, Logger: log},
+			Options:   tether.Options{MaxMessageSize: maxMessage, Logger: log, Observer: metrics.Observer()},
 			Handshake: tether.ServerHandshake{CheckOrigin: sameOrigin},
 		},
 	}
@@ -90,6 +100,7 @@ func run(ctx context.Context, addr string, log *slog.Logger, ready chan<- string
 		_, _ = w.Write(page)
 	})
 	mux.Handle("/ws", wsSrv)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	served := make(chan error, 1)
