@@ -44,6 +44,14 @@
 //	}
 //	log.Fatal(srv.ListenAndServe("127.0.0.1:9001"))
 //
+// A server refuses, with 403, a handshake from a browser page of another
+// origin, which would otherwise talk to it with the user's cookies
+// (cross-site WebSocket hijacking): the Origin header, when present, must
+// name the server as the browser reached it. Clients that send no Origin
+// are accepted. ServerOptions.Handshake.Origins and OriginPatterns list
+// other origins to allow; ServerOptions.InsecureSkipOriginCheck turns the
+// check off.
+//
 // Broadcast sends one message to many connections, framing it once and
 // skipping those that are closing or too slow, without waiting for any.
 //

@@ -33,7 +33,24 @@ type ServerOptions struct {
 	// Handshake holds the checks and negotiation of the opening
 	// handshake: Origin checks, subprotocols, extensions. Compression,
 	// when not disabled, is added after Handshake.Extensions.
+	//
+	// Unless Handshake lists the origins allowed (Origins,
+	// OriginPatterns) or checks them itself (CheckOrigin), a handshake
+	// from a browser page of another origin gets 403: the Origin header,
+	// when present, must name this server as the browser reached it
+	// (scheme, host and port: ws.IsSameOrigin). This stops cross-site
+	// WebSocket hijacking, a page of another site opening a connection
+	// with the user's cookies. Clients that send no Origin (programs,
+	// not browsers) are accepted. Behind a proxy that changes the Host
+	// header, list the public origins in Handshake.Origins.
 	Handshake ws.ServerHandshake
+
+	// InsecureSkipOriginCheck accepts handshakes from pages of any
+	// origin when Handshake has no Origin check of its own. Any web page
+	// the user visits can then talk to the server as the user: only for
+	// servers that authenticate nothing by cookie or client certificate,
+	// or check the origin in ProcessRequest.
+	InsecureSkipOriginCheck bool
 
 	// ServerHeader is the Server header; empty means ws.DefaultUserAgent.
 	ServerHeader string
@@ -120,6 +137,7 @@ func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting 
 	}
 	if res.resp == nil {
 		hs := o.Handshake
+		hs.SameOrigin = hs.SameOrigin || !o.InsecureSkipOriginCheck
 		var h http.Header
 		var neg ws.Negotiated
 		var err error

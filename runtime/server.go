@@ -29,6 +29,9 @@ var ErrServerClosed = errors.New("tether: server closed")
 // and shuts down gracefully: Shutdown stops accepting, answers handshakes
 // in progress with 503, closes every connection with 1001 and waits for
 // the handlers.
+//
+// Its zero value serves safely: browser pages of other origins get 403
+// (see ServerOptions.Handshake; InsecureSkipOriginCheck turns that off).
 type Server struct {
 	// Handler serves each connection.
 	Handler Handler
