@@ -59,9 +59,10 @@
 //
 // Messages() is buffered to Options.MaxQueue messages. When the
 // application stops reading, the connection stops reading its socket and
-// TCP pushes back on the peer; a peer that keeps sending while nothing
-// reads eventually misses its keepalive pongs, and the connection fails
-// with 1011. Send blocks, honouring its ctx, while more than
+// TCP pushes back on the peer; a peer that pings while nothing reads
+// misses its pongs, and fails the connection with 1011. A connection that
+// only sends calls Conn.CloseRead: received messages are then dropped,
+// and pings are still answered. Send blocks, honouring its ctx, while more than
 // Options.WriteLimit bytes wait to be written. Cancelling a call abandons
 // that call, never the connection: a frame is always written whole.
 //
