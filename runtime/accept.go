@@ -117,9 +117,10 @@ type handshakeResult struct {
 }
 
 // serverHandshake runs the hooks, checks and negotiation of the handshake
-// of r, then turns an upgrade into a 503 if the server began shutting
-// down meanwhile (shutting, if set, says so). It never writes.
-func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting func() bool) handshakeResult {
+// of r, then asks admit, if set, whether the connection may open: a
+// server that began shutting down meanwhile, or is full, answers with a
+// response that replaces the upgrade. It never writes.
+func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, admit func() *Response) handshakeResult {
 	ctx := r.Context()
 	log := func(msg string, err error) { opts.Logger.Error(msg, "err", err, "remote", r.RemoteAddr) }
 	var res handshakeResult
@@ -201,9 +202,11 @@ func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting 
 		ws.CloseExtensions(res.neg.Extensions)
 		res.neg = ws.Negotiated{}
 	}
-	if res.upgraded && shutting != nil && shutting() {
-		ws.CloseExtensions(res.neg.Extensions)
-		res = handshakeResult{resp: plainResponse(http.StatusServiceUnavailable, "Server is shutting down.\n")}
+	if res.upgraded && admit != nil {
+		if resp := admit(); resp != nil {
+			ws.CloseExtensions(res.neg.Extensions)
+			res = handshakeResult{resp: resp}
+		}
 	}
 	return res
 }
@@ -284,10 +287,9 @@ func Accept(w http.ResponseWriter, r *http.Request, o *ServerOptions) (*Conn, er
 
 // accept answers r, served by net/http, and upgrades it when the
 // handshake passes: HTTP/1.1 by hijacking the connection, HTTP/2 on the
-// request's stream. shutting, if set, reports whether the server began
-// shutting down.
-func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resolved, shutting func() bool) (*Conn, error) {
-	res := serverHandshake(r, o, opts, shutting)
+// request's stream. admit, if set, is serverHandshake's.
+func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resolved, admit func() *Response) (*Conn, error) {
+	res := serverHandshake(r, o, opts, admit)
 	if !res.upgraded {
 		copyResponseHeader(w.Header(), res.resp.Header, isH2(r))
 		w.WriteHeader(res.resp.Status)
@@ -323,7 +325,7 @@ func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resol
 // acceptConn runs the opening handshake of the standalone Server on a
 // connection it accepted: it reads the request itself, then upgrades, or
 // answers and closes the connection. ctx bounds the handshake.
-func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolved, shutting func() bool) (*Conn, error) {
+func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolved, admit func() *Response) (*Conn, error) {
 	// Once only: after the connection starts, its deadlines are its own.
 	stop := sync.OnceFunc(netctx.Bind(ctx, nc))
 	defer stop()
@@ -355,7 +357,7 @@ func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolve
 		req.TLS = &st
 	}
 	req = req.WithContext(ctx)
-	res := serverHandshake(req, o, opts, shutting)
+	res := serverHandshake(req, o, opts, admit)
 	if !res.upgraded {
 		h := res.resp.Header.Clone()
 		h.Set("Connection", "close")

@@ -47,10 +47,32 @@ type Server struct {
 	CloseCode   ws.CloseCode
 	CloseReason string
 
+	// MaxConnections bounds the connections open at once; 0 means no
+	// limit. While that many are open, a handshake that passes every
+	// check is answered 503 Service Unavailable, with a Retry-After
+	// header, instead of opening one more.
+	MaxConnections int
+	// MaxHandshakes bounds the opening handshakes in progress; 0 means
+	// no limit. Serve counts the connections it accepted that have not
+	// opened or been refused yet (a client that sends its request slowly
+	// holds one for up to OpenTimeout), and accepts no more while that
+	// many are in progress: the kernel's listen queue holds the next
+	// ones. ServeHTTP counts the requests it is handling and answers 503
+	// with a Retry-After header past the bound. Set it before the first
+	// Serve or ServeHTTP.
+	MaxHandshakes int
+	// RetryAfter is the delay the 503 answers of MaxConnections and
+	// MaxHandshakes ask clients to wait (Retry-After, in whole seconds,
+	// rounded up); 0 means DefaultRetryAfter.
+	RetryAfter time.Duration
+
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*Conn]struct{}
 	raw       map[net.Conn]struct{} // connections in the handshake
+	admitted  int                   // handshakes let through under MaxConnections, not open yet
+	slots     chan struct{}         // one per handshake in progress, under MaxHandshakes; nil without
+	closed    chan struct{}         // closed by Shutdown
 	handlers  sync.WaitGroup
 	shutdown  bool
 }
@@ -60,6 +82,10 @@ func (s *Server) init() {
 		s.listeners = make(map[net.Listener]struct{})
 		s.conns = make(map[*Conn]struct{})
 		s.raw = make(map[net.Conn]struct{})
+		s.closed = make(chan struct{})
+		if s.MaxHandshakes > 0 {
+			s.slots = make(chan struct{}, s.MaxHandshakes)
+		}
 	}
 }
 
@@ -135,8 +161,12 @@ func (s *Server) serve(ln net.Listener) error {
 	log.Info("server listening", "addr", ln.Addr().String())
 	var delay time.Duration
 	for {
+		if !s.waitSlot() {
+			return ErrServerClosed
+		}
 		nc, err := ln.Accept()
 		if err != nil {
+			s.freeSlot()
 			if s.shuttingDown() {
 				return ErrServerClosed
 			}
@@ -156,6 +186,7 @@ func (s *Server) serve(ln net.Listener) error {
 		s.mu.Lock()
 		if s.shutdown {
 			s.mu.Unlock()
+			s.freeSlot()
 			_ = nc.Close()
 			continue
 		}
@@ -179,22 +210,25 @@ func isTemporary(err error) bool {
 // one (a stack only shrinks to a quarter of what is in use when the
 // garbage collector runs, so the grown stack would stay).
 func (s *Server) serveConn(nc net.Conn) {
-	c := s.open(nc)
+	var admitted bool
+	c := s.open(nc, &admitted)
+	s.track(c, admitted)
 	if c == nil {
 		s.handlers.Done()
 		return
 	}
-	s.track(c)
 	go s.serveHandler(c)
 }
 
-// open runs the opening handshake of a raw connection.
-func (s *Server) open(nc net.Conn) *Conn {
+// open runs the opening handshake of a raw connection; *admitted tells
+// whether admit let it through.
+func (s *Server) open(nc net.Conn, admitted *bool) *Conn {
 	opts := s.Options.Options.resolve()
 	defer func() {
 		s.mu.Lock()
 		delete(s.raw, nc)
 		s.mu.Unlock()
+		s.freeSlot()
 	}()
 	ctx := context.Background()
 	if opts.OpenTimeout > 0 {
@@ -202,7 +236,7 @@ func (s *Server) open(nc net.Conn) *Conn {
 		ctx, cancel = context.WithTimeout(ctx, opts.OpenTimeout)
 		defer cancel()
 	}
-	c, err := acceptConn(ctx, nc, &s.Options, opts, s.shuttingDown)
+	c, err := acceptConn(ctx, nc, &s.Options, opts, s.admit(admitted))
 	if err != nil {
 		opts.Logger.Debug("opening handshake failed", "err", err, "remote", remoteString(nc))
 		return nil
@@ -219,11 +253,19 @@ func (s *Server) serveHandler(c *Conn) {
 	s.mu.Unlock()
 }
 
-// track adds c to the open connections. A connection whose handshake
+// track adds c, if not nil, to the open connections, and settles the
+// place admit kept for it (admitted). A connection whose handshake
 // passed the shutdown check just before Shutdown began is not in the
 // list Shutdown closed: it is closed here.
-func (s *Server) track(c *Conn) {
+func (s *Server) track(c *Conn, admitted bool) {
 	s.mu.Lock()
+	if admitted {
+		s.admitted--
+	}
+	if c == nil {
+		s.mu.Unlock()
+		return
+	}
 	s.conns[c] = struct{}{}
 	late := s.shutdown
 	s.mu.Unlock()
@@ -279,12 +321,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Failed to open a WebSocket connection.", http.StatusInternalServerError)
 		return
 	}
-	c, err := accept(w, r, &s.Options, opts, s.shuttingDown)
+	if !s.trySlot() {
+		s.handlers.Done()
+		resp := s.busy("Too many connections being opened; try again later.\n")
+		copyResponseHeader(w.Header(), resp.Header, isH2(r))
+		w.WriteHeader(resp.Status)
+		_, _ = w.Write(resp.Body)
+		_ = refused(resp.Status, r, opts)
+		return
+	}
+	var admitted bool
+	c, err := accept(w, r, &s.Options, opts, s.admit(&admitted))
+	s.freeSlot()
+	s.track(c, admitted)
 	if err != nil {
 		s.handlers.Done()
 		return
 	}
-	s.track(c)
 	s.serveHandler(c)
 }
 
@@ -308,6 +361,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.init()
 	first := !s.shutdown
+	if first {
+		close(s.closed)
+	}
 	s.shutdown = true
 	for ln := range s.listeners {
 		_ = ln.Close()
