@@ -21,9 +21,9 @@ import (
 
 // ErrHTTP2Unsupported is the cause of a Dial with DialOptions.HTTP2 that
 // reached a server that does not do WebSockets over HTTP/2: it did not
-// select "h2" with TLS ALPN, or did not advertise
-// SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3). It comes wrapped in a
-// *ws.HandshakeError.
+// select "h2" with TLS ALPN, answered the cleartext (h2c) preface in
+// HTTP/1.1, or did not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC
+// 8441 §3). It comes wrapped in a *ws.HandshakeError.
 var ErrHTTP2Unsupported = h2stream.ErrUnsupported
 
 // connect opens the connection that u's handshake runs on: o.NetConn as
