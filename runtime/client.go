@@ -141,7 +141,7 @@ func (e *RedirectError) Is(target error) bool { return target == ws.ErrInvalidHa
 // it with the handshake response. OpenTimeout bounds the whole of it: the
 // TCP connection, TLS and the handshake. When the server answers with
 // another status than 101, the error is a *ws.StatusError carrying the
-// response and (up to Limits.MaxBodySize of) its body.
+// response and its body, cut at Limits.MaxBodySize (Truncated says so).
 //
 // url may be an IRI: a non-ASCII host is IDNA-encoded, and the path and
 // query are percent-encoded as UTF-8. Dial connects through the proxy

@@ -194,13 +194,17 @@ func handshakeHTTP2(nc net.Conn, u *url.URL, hs *ws.ClientHandshake, opts resolv
 }
 
 // withBody returns err, having given a *ws.StatusError in it (a
-// rejection) the response's body, read from r, if it is within the body
-// limit.
+// rejection) the response's body, read from r: whole, or cut at the body
+// limit (Truncated).
 func withBody(err error, r io.Reader, resp *http.Response, lim ws.Limits) error {
 	var se *ws.StatusError
 	if errors.As(err, &se) {
-		if body, berr := ws.ReadResponseBody(r, resp, lim); berr == nil {
+		body, berr := ws.ReadResponseBody(r, resp, lim)
+		switch {
+		case berr == nil:
 			se.Body = body
+		case errors.Is(berr, ws.ErrSecurityLimit):
+			se.Body, se.Truncated = body, true
 		}
 	}
 	return err
