@@ -115,9 +115,12 @@ func New(ctx context.Context, url string, opts *Options) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
-	queue := e.dial.MaxQueue
-	if queue <= 0 {
+	queue := e.dial.MaxQueue // as a connection's: 0 the default, negative none
+	switch {
+	case queue == 0:
 		queue = runtime.DefaultMaxQueue
+	case queue < 0:
+		queue = 0
 	}
 	s := &Supervisor{
 		e:       e,
