@@ -56,9 +56,9 @@ func TestMaxConnectionsAnswers503WithRetryAfter(t *testing.T) {
 			dial(t, url, nil)
 			_, _, err := Dial(testCtx(t), url, nil)
 			wantBusy(t, err, "5")
-			if n := len(srv.Connections()); n != 2 {
-				t.Fatalf("%d connections open, want 2", n)
-			}
+			// (A connection is listed once its handler starts, a moment
+			// after the client got its 101.)
+			eventually(t, "two connections listed", func() bool { return len(srv.Connections()) == 2 })
 			// Once one closes, there is room again.
 			if err := a.Close(ws.CloseNormal, ""); err != nil {
 				t.Fatal(err)
@@ -90,6 +90,7 @@ func TestMaxConnectionsCountsOnlyOpenConnections(t *testing.T) {
 	c := dial(t, url, nil)
 	_, _, err := Dial(testCtx(t), url, nil)
 	wantBusy(t, err, "5")
+	eventually(t, "the connection listed", func() bool { return len(srv.Connections()) == 1 })
 	c.CloseNow()
 	eventually(t, "the server forgets the closed connection", func() bool { return len(srv.Connections()) == 0 })
 	dial(t, url, nil)
@@ -132,6 +133,26 @@ func TestMaxHandshakesHoldsBackServe(t *testing.T) {
 	silent.Close() // its handshake fails: the place is free
 	if err := <-dialed; err != nil {
 		t.Fatalf("Dial after the place was freed: %v", err)
+	}
+}
+
+// With several listeners, a loop waiting in Accept holds no handshake
+// place: every listener serves.
+func TestMaxHandshakesServesEveryListener(t *testing.T) {
+	srv := &Server{Handler: echoHandler, MaxHandshakes: 1}
+	url := startServer(t, srv)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveOn(t, srv, ln)
+	other := "ws://" + ln.Addr().String() + "/"
+	for _, u := range []string{url, url, other, other, url} {
+		c, _, err := Dial(testCtx(t), u, &DialOptions{Options: Options{OpenTimeout: 2 * time.Second}})
+		if err != nil {
+			t.Fatalf("Dial %s: %v", u, err)
+		}
+		c.CloseNow()
 	}
 }
 

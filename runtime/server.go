@@ -161,12 +161,8 @@ func (s *Server) serve(ln net.Listener) error {
 	log.Info("server listening", "addr", ln.Addr().String())
 	var delay time.Duration
 	for {
-		if !s.waitSlot() {
-			return ErrServerClosed
-		}
 		nc, err := ln.Accept()
 		if err != nil {
-			s.freeSlot()
 			if s.shuttingDown() {
 				return ErrServerClosed
 			}
@@ -183,6 +179,13 @@ func (s *Server) serve(ln net.Listener) error {
 			return fmt.Errorf("tether: accept: %w", err)
 		}
 		delay = 0
+		// Under MaxHandshakes, the connection waits here for a place;
+		// meanwhile this loop accepts nothing more (the kernel queues
+		// the next ones), and the other listeners' loops go on.
+		if !s.waitSlot() {
+			_ = nc.Close()
+			return ErrServerClosed
+		}
 		s.mu.Lock()
 		if s.shutdown {
 			s.mu.Unlock()
