@@ -53,13 +53,14 @@ type Server struct {
 	// header, instead of opening one more.
 	MaxConnections int
 	// MaxHandshakes bounds the opening handshakes in progress; 0 means
-	// no limit. Serve counts the connections it accepted that have not
-	// opened or been refused yet (a client that sends its request slowly
-	// holds one for up to OpenTimeout), and accepts no more while that
-	// many are in progress: the kernel's listen queue holds the next
-	// ones. ServeHTTP counts the requests it is handling and answers 503
-	// with a Retry-After header past the bound. Set it before the first
-	// Serve or ServeHTTP.
+	// no limit. Serve counts the connections whose request it is reading
+	// and answering (a client that sends its request slowly holds a place
+	// for up to OpenTimeout); while that many are in progress, each
+	// listener's loop holds the connection it accepted last until a place
+	// frees, and accepts no more: the kernel's listen queue holds the
+	// next ones. ServeHTTP counts the requests it is handling and answers
+	// 503 with a Retry-After header past the bound. Set it before the
+	// first Serve or ServeHTTP.
 	MaxHandshakes int
 	// RetryAfter is the delay the 503 answers of MaxConnections and
 	// MaxHandshakes ask clients to wait (Retry-After, in whole seconds,
