@@ -171,10 +171,9 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// http1Answer returns the status line (at most 64 bytes of it) with which
-// a server that does not speak HTTP/2 answered the preface, or "" when
-// the server's first bytes are not "HTTP/1.". An HTTP/2 server's first
-// frame, SETTINGS, is at least 9 bytes long, so waiting for 7 cannot hang.
+// http1Answer returns the status line (up to 64 bytes) of a server that
+// answered the preface in HTTP/1.x, or "". Waiting for 7 bytes cannot
+// hang: an HTTP/2 server's first frame, SETTINGS, has at least 9.
 func (c *Client) http1Answer() string {
 	const prefix = "HTTP/1."
 	if b, _ := c.br.Peek(len(prefix)); string(b) != prefix {
