@@ -32,9 +32,14 @@ lint:
 cover:
 	$(GO) test -count=1 -cover ./ws
 
-## run: start the chat example with its browser page
+## run: start the chat example with its browser page; Ctrl-C stops it
+## gracefully. It is built, then run: go run exits with status 1 whenever
+## it is interrupted, whatever the program does. RUN_ARGS passes flags
+## (RUN_ARGS=-addr=127.0.0.1:9000); RUN_BIN is where the binary goes.
+RUN_BIN ?= bin/chat
 run:
-	cd cmd/examples/chat && $(GO) run .
+	$(GO) -C cmd/examples/chat build -o $(CURDIR)/$(RUN_BIN) .
+	$(RUN_BIN) $(RUN_ARGS)
 
 ## conformance: the Autobahn-equivalent suite against tether's server and client (9.x at full size)
 conformance:

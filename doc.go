@@ -44,6 +44,14 @@
 //	}
 //	log.Fatal(srv.ListenAndServe("127.0.0.1:9001"))
 //
+// A server refuses, with 403, a handshake from a browser page of another
+// origin, which would otherwise talk to it with the user's cookies
+// (cross-site WebSocket hijacking): the Origin header, when present, must
+// name the server as the browser reached it. Clients that send no Origin
+// are accepted. ServerOptions.Handshake.Origins and OriginPatterns list
+// other origins to allow; ServerOptions.InsecureSkipOriginCheck turns the
+// check off.
+//
 // Broadcast sends one message to many connections, framing it once and
 // skipping those that are closing or too slow, without waiting for any.
 //
@@ -51,9 +59,10 @@
 //
 // Messages() is buffered to Options.MaxQueue messages. When the
 // application stops reading, the connection stops reading its socket and
-// TCP pushes back on the peer; a peer that keeps sending while nothing
-// reads eventually misses its keepalive pongs, and the connection fails
-// with 1011. Send blocks, honouring its ctx, while more than
+// TCP pushes back on the peer; a peer that pings while nothing reads
+// misses its pongs, and fails the connection with 1011. A connection that
+// only sends calls Conn.CloseRead: received messages are then dropped,
+// and pings are still answered. Send blocks, honouring its ctx, while more than
 // Options.WriteLimit bytes wait to be written. Cancelling a call abandons
 // that call, never the connection: a frame is always written whole.
 //

@@ -119,6 +119,10 @@ const (
 // DialOptions.MaxRedirects is 0.
 const DefaultMaxRedirects = runtime.DefaultMaxRedirects
 
+// DefaultRetryAfter is the Retry-After of a Server's 503 answers past
+// MaxConnections or MaxHandshakes when Server.RetryAfter is 0.
+const DefaultRetryAfter = runtime.DefaultRetryAfter
+
 // Errors of the runtime to branch on with errors.Is.
 var (
 	// ErrClosing: the connection is closing; nothing more can be sent.

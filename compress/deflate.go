@@ -121,6 +121,13 @@ func (d *Deflate) Name() string { return ExtensionName }
 // Params returns the negotiated parameters, as the server answered them.
 func (d *Deflate) Params() []ws.Param { return d.params }
 
+// String returns the extension as the server's Sec-WebSocket-Extensions
+// header named it, e.g. "permessage-deflate; client_max_window_bits=12",
+// so that printing a connection's extensions shows what was negotiated.
+func (d *Deflate) String() string {
+	return ws.FormatExtensions([]ws.ExtensionOffer{{Name: d.Name(), Params: d.params}})
+}
+
 // RsvBits returns RSV1, the bit that marks a compressed message.
 func (d *Deflate) RsvBits() byte { return ws.RSV1 }
 

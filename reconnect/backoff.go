@@ -14,9 +14,13 @@ const (
 	DefaultFactor       = 1.618
 )
 
+// DefaultStableAfter is how long a connection must stay open to count as
+// a success when Options.StableAfter is 0.
+const DefaultStableAfter = 10 * time.Second
+
 // Backoff gives the delays between connection attempts. The supervisor
-// calls Next before each retry and Reset after each successful connection
-// (a connection that opened and passed OnConnect). A Backoff is used by one
+// calls Next before each retry and Reset when a connection that stayed
+// open for Options.StableAfter is lost. A Backoff is used by one
 // supervisor at a time and need not be safe for concurrent use.
 type Backoff interface {
 	Next() time.Duration

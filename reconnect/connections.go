@@ -3,6 +3,7 @@ package reconnect
 import (
 	"context"
 	"iter"
+	"time"
 
 	"github.com/tetherws/tether/runtime"
 )
@@ -22,8 +23,11 @@ import (
 //
 // Each iteration yields a connection that opened (and passed OnConnect).
 // When the body continues, the connection is closed with 1000 (messages
-// left unread are discarded) and the next one is dialed at once, as in
-// Python; failed attempts are retried with Backoff, as Retryable decides.
+// left unread are discarded) and the next one is dialed: at once, as in
+// Python, when the body ran for Options.StableAfter; else after the next
+// backoff delay, as after a failed attempt, so that a server that drops
+// every connection at once is not dialed in a hot loop. Failed attempts
+// are retried with Backoff, as Retryable decides.
 // A fatal error is yielded once, with a nil connection, and ends the loop;
 // so does breaking out of it. The loop ends silently when ctx is
 // cancelled. Connected, Disconnected and Retrying events go to OnEvent.
@@ -34,8 +38,8 @@ func Connections(ctx context.Context, url string, opts *Options) iter.Seq2[*runt
 			yield(nil, err)
 			return
 		}
+		c, err := e.connect(ctx, nil)
 		for {
-			c, err := e.connect(ctx, false, nil)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -43,17 +47,21 @@ func Connections(ctx context.Context, url string, opts *Options) iter.Seq2[*runt
 			if c == nil {
 				return
 			}
+			opened := e.clock.Now()
 			e.emit(Event{Kind: Connected, Conn: c})
-			more := func() bool {
+			var uptime time.Duration
+			more := func() (more bool) {
 				defer func() {
+					uptime = e.clock.Now().Sub(opened)
 					closeAndDrain(c)
-					e.emit(Event{Kind: Disconnected, Conn: c, Err: c.Err(), Close: c.CloseStatus()})
+					e.emit(Event{Kind: Disconnected, Conn: c, Err: c.Err(), Close: c.CloseStatus(), Uptime: uptime, closing: !more || ctx.Err() != nil})
 				}()
 				return yield(c, nil)
 			}()
 			if !more || ctx.Err() != nil {
 				return
 			}
+			c, err = e.redial(ctx, c.CloseStatus(), uptime)
 		}
 	}
 }

@@ -19,9 +19,10 @@ func TestConnectionsYieldsSuccessiveConnections(t *testing.T) {
 		return c.SendText(ctx, fmt.Sprintf("hello %d", n.Add(1))) // then close
 	})
 	ev := newEvents()
+	clk := fakeclock.New(epoch)
 	var got []string
 	var conns []*runtime.Conn
-	for c, err := range reconnect.Connections(testCtx(t), srv.url(), &reconnect.Options{OnEvent: ev.on}) {
+	for c, err := range reconnect.Connections(testCtx(t), srv.url(), &reconnect.Options{OnEvent: ev.on, Clock: clk}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,12 +33,13 @@ func TestConnectionsYieldsSuccessiveConnections(t *testing.T) {
 		if len(got) == 3 {
 			break
 		}
+		clk.Advance(reconnect.DefaultStableAfter) // the body ran long enough
 	}
 	if fmt.Sprint(got) != "[hello 1 hello 2 hello 3]" {
 		t.Fatalf("got %q", got)
 	}
-	// As in Python, the next connection is dialed at once after the body
-	// continues: no Retrying event.
+	// As in Python, the next connection is dialed at once after a body
+	// that ran for StableAfter continues: no Retrying event.
 	for i := range 3 {
 		if c := ev.next(t, reconnect.Connected).Conn; c != conns[i] {
 			t.Fatal("Connected event for another connection")
@@ -54,7 +56,8 @@ func TestConnectionsYieldsSuccessiveConnections(t *testing.T) {
 func TestConnectionsClosesEachConnectionWith1000(t *testing.T) {
 	srv := newTestServer(t, nil)
 	var conns []*runtime.Conn
-	for c, err := range reconnect.Connections(testCtx(t), srv.url(), &reconnect.Options{OnConnect: subscribe}) {
+	// StableAfter < 0: each continue redials at once, as in Python.
+	for c, err := range reconnect.Connections(testCtx(t), srv.url(), &reconnect.Options{OnConnect: subscribe, StableAfter: -1}) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,13 +26,21 @@
 //
 // # Retries and backoff
 //
-// After a lost connection, and after each failed attempt, the supervisor
-// waits for the next delay of its Backoff: by default that of Python
-// websockets, a first delay uniform in [0, 5 s) (RFC 6455 §7.2.3: clients
-// cut off together must not come back together), then 3.1 s growing by
-// 1.618 up to 90 s. The sequence restarts after each successful
-// connection. A 429 or 503 answer with a Retry-After header waits at least
+// As in Python websockets, a lost connection is redialed at once, and the
+// supervisor backs off only between failed attempts: after each one it
+// waits for the next delay of its Backoff, by default Python's, a first
+// delay uniform in [0, 5 s) (RFC 6455 §7.2.3: clients cut off together
+// must not come back together), then 3.1 s growing by 1.618 up to 90 s.
+// Unlike Python, a connection lost within Options.StableAfter (10 s by
+// default) of opening counts as a failed attempt: a server that accepts
+// and drops at once is retried with growing delays, not in a hot loop.
+// The sequence restarts when a connection that lasted StableAfter is
+// lost. A 429 or 503 answer with a Retry-After header waits at least
 // that long, up to MaxRetryAfter (an hour).
+//
+// The Logger says what happened with its cause in each line: "connection
+// lost: received 1001 (going away) …", "connect failed: dial tcp …:
+// connection refused; reconnecting in 3.1 seconds".
 //
 // Network errors, timeouts, a server hanging up during the handshake and
 // HTTP 429/500/502/503/504 are retried; other HTTP statuses, invalid URLs,

@@ -33,6 +33,7 @@ type engine struct {
 	onConnect func(context.Context, *runtime.Conn) error
 	onEvent   func(Event)
 	backoff   Backoff
+	stable    time.Duration // Options.StableAfter, resolved
 	retryable func(error) bool
 	clock     Clock
 	log       *slog.Logger
@@ -63,6 +64,12 @@ func newEngine(rawURL string, o *Options) (*engine, error) {
 	if e.backoff == nil {
 		e.backoff = NewBackoff()
 	}
+	switch e.stable = o.StableAfter; {
+	case e.stable == 0:
+		e.stable = DefaultStableAfter
+	case e.stable < 0:
+		e.stable = 0
+	}
 	if e.retryable == nil {
 		e.retryable = IsRetryable
 	}
@@ -76,16 +83,37 @@ func newEngine(rawURL string, o *Options) (*engine, error) {
 	return e, nil
 }
 
+// emit logs ev and passes it to OnEvent. Each log line says what
+// happened and why in its message, never with an empty cause.
 func (e *engine) emit(ev Event) {
 	switch ev.Kind {
 	case Connected:
 		e.log.Info("connected", "conn", ev.Conn.ID())
 	case Disconnected:
-		e.log.Info("connection lost", "conn", ev.Conn.ID(), "close", ev.Close.Error(), "err", ev.Err)
+		what := "connection lost: "
+		if ev.closing {
+			what = "connection closed: "
+		}
+		if ev.Close != nil {
+			what += describeClose(ev.Close)
+		} else if ev.Err != nil {
+			what += ev.Err.Error()
+		}
+		e.log.Info(what, "conn", ev.Conn.ID(), "uptime", ev.Uptime)
 	case Retrying:
-		e.log.Info(fmt.Sprintf("connect failed; reconnecting in %.1f seconds", ev.Delay.Seconds()), "err", ev.Err, "attempt", ev.Attempt)
+		var msg string
+		if ev.afterLoss() {
+			msg = fmt.Sprintf("connection lost within %v of opening; reconnecting in %.1f seconds", e.stable, ev.Delay.Seconds())
+		} else {
+			msg = fmt.Sprintf("connect failed: %v; reconnecting in %.1f seconds", ev.Err, ev.Delay.Seconds())
+		}
+		e.log.Info(msg, "attempt", ev.Attempt)
 	case Stopped:
-		e.log.Info("stopped", "err", ev.Err)
+		if ev.Err != nil {
+			e.log.Error("stopped: " + ev.Err.Error())
+		} else {
+			e.log.Info("stopped")
+		}
 	}
 	if e.onEvent != nil {
 		e.onEvent(ev)
@@ -97,11 +125,25 @@ func (e *engine) giveUp(err error) error {
 	return fmt.Errorf("reconnect: giving up on %s: %w", e.redacted, err)
 }
 
+// redial returns the next connection after one that was open for uptime
+// and ended with ce: dialed at once, the backoff starting over, when it
+// lasted StableAfter; else, as after a failed attempt, after the next
+// backoff delay.
+func (e *engine) redial(ctx context.Context, ce *ws.CloseError, uptime time.Duration) (*runtime.Conn, error) {
+	if uptime >= e.stable {
+		e.backoff.Reset()
+		return e.connect(ctx, nil)
+	}
+	return e.connect(ctx, ce)
+}
+
 // connect returns a connection on which OnConnect succeeded, dialing again
-// after retryable failures. With wait, it sleeps a backoff delay first
-// (after a lost connection; cause is how it ended). It returns (nil, nil)
-// when ctx ends and (nil, err) for a fatal error.
-func (e *engine) connect(ctx context.Context, wait bool, cause error) (*runtime.Conn, error) {
+// after retryable failures, each after the next backoff delay. With a
+// cause (the close status of a connection lost too soon), it waits a
+// delay before the first dial too. It returns (nil, nil) when ctx ends
+// and (nil, err) for a fatal error.
+func (e *engine) connect(ctx context.Context, cause error) (*runtime.Conn, error) {
+	wait := cause != nil
 	attempt := 0
 	for {
 		if wait {
@@ -118,7 +160,6 @@ func (e *engine) connect(ctx context.Context, wait bool, cause error) (*runtime.
 		wait = true
 		c, err := e.open(ctx)
 		if err == nil {
-			e.backoff.Reset()
 			return c, nil
 		}
 		if ctx.Err() != nil {

@@ -47,8 +47,9 @@ type Event struct {
 	Conn *runtime.Conn
 	// Err is, for Disconnected, how the connection ended (nil for a clean
 	// closing handshake, as runtime.Conn.Err); for Retrying, the error
-	// that caused the retry (a dial or OnConnect error, or the previous
-	// connection's Err); for Stopped, the fatal error.
+	// that caused the retry: a dial or OnConnect error, or the
+	// *ws.CloseError of a connection lost before Options.StableAfter (its
+	// Close, even after a clean close); for Stopped, the fatal error.
 	Err error
 	// Close holds, for Disconnected, the close frames received and sent
 	// and the cause (runtime.Conn.CloseStatus).
@@ -58,6 +59,18 @@ type Event struct {
 	Delay time.Duration
 	// Attempt numbers the retries since the last connection, from 1.
 	Attempt int
+	// Uptime is, for Disconnected, how long the connection was open,
+	// from its Connected event.
+	Uptime time.Duration
+
+	closing bool // Disconnected by Close or cancellation
+}
+
+// afterLoss reports a Retrying event that follows a connection lost too
+// soon rather than a failed attempt.
+func (e Event) afterLoss() bool {
+	var ce *ws.CloseError
+	return errors.As(e.Err, &ce) && ce == e.Err
 }
 
 // String describes the event on one line, e.g. "retrying in 3.1s (attempt
@@ -76,9 +89,8 @@ func (e Event) String() string {
 		return "disconnected"
 	case Retrying:
 		s := fmt.Sprintf("retrying in %s (attempt %d)", e.Delay.Round(time.Millisecond), e.Attempt)
-		var ce *ws.CloseError
 		switch {
-		case errors.As(e.Err, &ce) && ce == e.Err:
+		case e.afterLoss():
 			s += " after the connection was lost"
 		case e.Err != nil:
 			s += ": " + e.Err.Error()

@@ -80,8 +80,11 @@ func ExampleConnections() {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// This server drops every connection at once, so each counts as a
+	// failed attempt: a short backoff for a local server.
+	opts := &reconnect.Options{Backoff: reconnect.Constant(10 * time.Millisecond)}
 	n := 0
-	for conn, err := range reconnect.Connections(ctx, url, nil) {
+	for conn, err := range reconnect.Connections(ctx, url, opts) {
 		if err != nil {
 			fmt.Println("fatal:", err)
 			return

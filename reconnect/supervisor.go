@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/tetherws/tether/runtime"
 	"github.com/tetherws/tether/ws"
@@ -41,6 +42,16 @@ type Options struct {
 	// between supervisors.
 	Backoff Backoff
 
+	// StableAfter is how long a connection must stay open to count as a
+	// success. When a connection that lasted that long is lost, the next
+	// one is dialed at once and the backoff starts over; one lost sooner
+	// counts as a failed attempt, so the next dial waits for the next
+	// backoff delay (a server that accepts and drops at once is not
+	// hammered, and its clients back off further each time). Default
+	// DefaultStableAfter; negative: every lost connection is redialed at
+	// once, as in Python websockets.
+	StableAfter time.Duration
+
 	// Retryable decides whether to try again after an error: a failed dial
 	// or OnConnect, or, for a Supervisor, a lost connection (then err is
 	// the *ws.CloseError of runtime.Conn.CloseStatus, even for a clean
@@ -59,8 +70,9 @@ type Options struct {
 	// Clock times the backoff waits. Default: real time.
 	Clock Clock
 
-	// Logger receives the supervisor's logs (connected, connection lost,
-	// "connect failed; reconnecting in N seconds"). Default: discard.
+	// Logger receives the supervisor's logs at Info level ("connected",
+	// "connection lost: <how>", "connect failed: <why>; reconnecting in
+	// N seconds", "stopped"). Default: discard.
 	Logger *slog.Logger
 }
 
@@ -103,9 +115,12 @@ func New(ctx context.Context, url string, opts *Options) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
-	queue := e.dial.MaxQueue
-	if queue <= 0 {
+	queue := e.dial.MaxQueue // as a connection's: 0 the default, negative none
+	switch {
+	case queue == 0:
 		queue = runtime.DefaultMaxQueue
+	case queue < 0:
+		queue = 0
 	}
 	s := &Supervisor{
 		e:       e,
@@ -247,8 +262,9 @@ func (s *Supervisor) setConn(c *runtime.Conn) {
 func (s *Supervisor) run() {
 	prev := make(chan struct{})
 	close(prev)
-	c, err := s.e.connect(s.ctx, false, nil)
+	c, err := s.e.connect(s.ctx, nil)
 	for c != nil {
+		opened := s.e.clock.Now()
 		s.setConn(c)
 		s.e.emit(Event{Kind: Connected, Conn: c})
 		prev = s.forward(c, prev)
@@ -259,7 +275,8 @@ func (s *Supervisor) run() {
 		}
 		s.setConn(nil)
 		ce := c.CloseStatus()
-		s.e.emit(Event{Kind: Disconnected, Conn: c, Err: c.Err(), Close: ce})
+		uptime := s.e.clock.Now().Sub(opened)
+		s.e.emit(Event{Kind: Disconnected, Conn: c, Err: c.Err(), Close: ce, Uptime: uptime, closing: s.ctx.Err() != nil})
 		if s.ctx.Err() != nil {
 			c, err = nil, nil
 			break
@@ -268,7 +285,7 @@ func (s *Supervisor) run() {
 			c, err = nil, s.e.giveUp(ce)
 			break
 		}
-		c, err = s.e.connect(s.ctx, true, c.Err())
+		c, err = s.e.redial(s.ctx, ce, uptime)
 	}
 	fatal := err
 	s.mu.Lock()

@@ -94,9 +94,11 @@ func TestBackoffScheduleIsExactAgainstARefusingServer(t *testing.T) {
 		}
 		clk.Advance(d)
 	}
-	// The next attempt connects, and the sequence restarts from the
-	// random delay after the connection is lost.
+	// The next attempt connects. Once it has lasted StableAfter and is
+	// lost, it is redialed at once (refused: the server is down), and the
+	// sequence restarts from the random delay.
 	ev.next(t, reconnect.Connected)
+	clk.Advance(reconnect.DefaultStableAfter)
 	srv.kill()
 	ev.next(t, reconnect.Disconnected)
 	retry(t, ev, clk, 2500*time.Millisecond, 1)
@@ -337,6 +339,7 @@ func TestBotSurvivesServerRestarts(t *testing.T) {
 		if _, err := sc.Ping(ctx, nil); err != nil { // the client has read the ticks
 			t.Fatal(err)
 		}
+		clk.Advance(reconnect.DefaultStableAfter) // a stable connection
 		if round == 3 {
 			for _, w := range want {
 				if got := recvText(t, sup.Messages()); got != w {

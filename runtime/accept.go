@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +38,24 @@ type ServerOptions struct {
 	// Handshake holds the checks and negotiation of the opening
 	// handshake: Origin checks, subprotocols, extensions. Compression,
 	// when not disabled, is added after Handshake.Extensions.
+	//
+	// Unless Handshake lists the origins allowed (Origins,
+	// OriginPatterns) or checks them itself (CheckOrigin), a handshake
+	// from a browser page of another origin gets 403: the Origin header,
+	// when present, must name this server as the browser reached it
+	// (scheme, host and port: ws.IsSameOrigin). This stops cross-site
+	// WebSocket hijacking, a page of another site opening a connection
+	// with the user's cookies. Clients that send no Origin (programs,
+	// not browsers) are accepted. Behind a proxy that changes the Host
+	// header, list the public origins in Handshake.Origins.
 	Handshake ws.ServerHandshake
+
+	// InsecureSkipOriginCheck accepts handshakes from pages of any
+	// origin when Handshake has no Origin check of its own. Any web page
+	// the user visits can then talk to the server as the user: only for
+	// servers that authenticate nothing by cookie or client certificate,
+	// or check the origin in ProcessRequest.
+	InsecureSkipOriginCheck bool
 
 	// ServerHeader is the Server header; empty means ws.DefaultUserAgent.
 	ServerHeader string
@@ -106,9 +124,10 @@ type handshakeResult struct {
 }
 
 // serverHandshake runs the hooks, checks and negotiation of the handshake
-// of r, then turns an upgrade into a 503 if the server began shutting
-// down meanwhile (shutting, if set, says so). It never writes.
-func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting func() bool) handshakeResult {
+// of r, then asks admit, if set, whether the connection may open: a
+// server that began shutting down meanwhile, or is full, answers with a
+// response that replaces the upgrade. It never writes.
+func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, admit func() *Response) handshakeResult {
 	ctx := r.Context()
 	log := func(msg string, err error) { opts.Logger.Error(msg, "err", err, "remote", r.RemoteAddr) }
 	res := handshakeResult{id: newID()}
@@ -126,6 +145,7 @@ func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting 
 	}
 	if res.resp == nil {
 		hs := o.Handshake
+		hs.SameOrigin = hs.SameOrigin || !o.InsecureSkipOriginCheck
 		var h http.Header
 		var neg ws.Negotiated
 		var err error
@@ -189,9 +209,12 @@ func serverHandshake(r *http.Request, o *ServerOptions, opts resolved, shutting 
 		ws.CloseExtensions(res.neg.Extensions)
 		res.neg = ws.Negotiated{}
 	}
-	if res.upgraded && shutting != nil && shutting() {
-		ws.CloseExtensions(res.neg.Extensions)
-		res = handshakeResult{id: res.id, why: ErrServerClosed, resp: plainResponse(http.StatusServiceUnavailable, "Server is shutting down.\n")}
+	if res.upgraded && admit != nil {
+		if resp := admit(); resp != nil {
+			ws.CloseExtensions(res.neg.Extensions)
+			why := errors.New("tether: " + strings.TrimSpace(string(resp.Body)))
+			res = handshakeResult{id: res.id, why: why, resp: resp}
+		}
 	}
 	logServerHandshake(opts.Logger, r, res)
 	return res
@@ -273,10 +296,9 @@ func Accept(w http.ResponseWriter, r *http.Request, o *ServerOptions) (*Conn, er
 
 // accept answers r, served by net/http, and upgrades it when the
 // handshake passes: HTTP/1.1 by hijacking the connection, HTTP/2 on the
-// request's stream. shutting, if set, reports whether the server began
-// shutting down.
-func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resolved, shutting func() bool) (*Conn, error) {
-	res := serverHandshake(r, o, opts, shutting)
+// request's stream. admit, if set, is serverHandshake's.
+func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resolved, admit func() *Response) (*Conn, error) {
+	res := serverHandshake(r, o, opts, admit)
 	if !res.upgraded {
 		copyResponseHeader(w.Header(), res.resp.Header, isH2(r))
 		w.WriteHeader(res.resp.Status)
@@ -312,7 +334,7 @@ func accept(w http.ResponseWriter, r *http.Request, o *ServerOptions, opts resol
 // acceptConn runs the opening handshake of the standalone Server on a
 // connection it accepted: it reads the request itself, then upgrades, or
 // answers and closes the connection. ctx bounds the handshake.
-func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolved, shutting func() bool) (*Conn, error) {
+func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolved, admit func() *Response) (*Conn, error) {
 	// Once only: after the connection starts, its deadlines are its own.
 	stop := sync.OnceFunc(netctx.Bind(ctx, nc))
 	defer stop()
@@ -345,7 +367,7 @@ func acceptConn(ctx context.Context, nc net.Conn, o *ServerOptions, opts resolve
 		req.TLS = &st
 	}
 	req = req.WithContext(ctx)
-	res := serverHandshake(req, o, opts, shutting)
+	res := serverHandshake(req, o, opts, admit)
 	if !res.upgraded {
 		err := refused(res, req, opts)
 		h := res.resp.Header.Clone()

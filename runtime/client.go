@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -140,7 +141,7 @@ func (e *RedirectError) Is(target error) bool { return target == ws.ErrInvalidHa
 // it with the handshake response. OpenTimeout bounds the whole of it: the
 // TCP connection, TLS and the handshake. When the server answers with
 // another status than 101, the error is a *ws.StatusError carrying the
-// response and (up to Limits.MaxBodySize of) its body.
+// response and its body, cut at Limits.MaxBodySize (Truncated says so).
 //
 // url may be an IRI: a non-ASCII host is IDNA-encoded, and the path and
 // query are percent-encoded as UTF-8. Dial connects through the proxy
@@ -149,7 +150,9 @@ func (e *RedirectError) Is(target error) bool { return target == ws.ErrInvalidHa
 // one: the Authorization, Cookie and Proxy-Authorization headers,
 // DialOptions.Auth and the URL's user info); and answers a Digest
 // challenge once (see Credentials). OpenTimeout covers all of the
-// attempts.
+// attempts; when it cuts them, the error matches both
+// context.DeadlineExceeded and os.ErrDeadlineExceeded. When ctx is
+// cancelled, the error matches context.Canceled.
 func Dial(ctx context.Context, rawURL string, o *DialOptions) (*Conn, *http.Response, error) {
 	if o == nil {
 		o = &DialOptions{}
@@ -392,14 +395,34 @@ func keepsAlive(resp *http.Response) bool {
 	return len(te) > 0 && strings.EqualFold(strings.TrimSpace(te[len(te)-1]), "chunked")
 }
 
-// openError says that a failure was caused by the open timeout: the
-// context ended, or a socket deadline passed. A read cut by the deadline
-// is also a *ws.HandshakeError ("connection closed in the HTTP head"), and
-// the deadline, which comes from the context, may pass a moment before
-// ctx.Err() says so: label it all the same.
+// openError says that a failure was caused by the open timeout (the
+// context's deadline, or a socket deadline) or by the cancellation of the
+// context. A read cut by the deadline is also a *ws.HandshakeError
+// ("connection closed in the HTTP head"), and the deadline, which comes
+// from the context, may pass a moment before ctx.Err() says so: label it
+// all the same. A cancelled context sets the socket's deadline too (see
+// netctx.Bind), so ctx.Err() tells a cancellation from a timeout.
 func openError(ctx context.Context, err error) error {
-	if netctx.IsTimeout(err) || ctx.Err() != nil && !errors.Is(err, ws.ErrInvalidHandshake) {
-		return fmt.Errorf("tether: timed out during opening handshake: %w", err)
+	if !netctx.IsTimeout(err) && (ctx.Err() == nil || errors.Is(err, ws.ErrInvalidHandshake)) {
+		return err
 	}
-	return err
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("tether: opening handshake canceled (%w): %w", context.Canceled, err)
+	}
+	return &openTimeoutError{err}
 }
+
+// openTimeoutError is the error of an opening handshake cut by the open
+// timeout, whichever phase it cut: it matches both context.DeadlineExceeded
+// and os.ErrDeadlineExceeded, and is a net.Error whose Timeout is true.
+type openTimeoutError struct{ err error }
+
+func (e *openTimeoutError) Error() string {
+	return "tether: timed out during opening handshake: " + e.err.Error()
+}
+func (e *openTimeoutError) Unwrap() error { return e.err }
+func (e *openTimeoutError) Is(target error) bool {
+	return target == context.DeadlineExceeded || target == os.ErrDeadlineExceeded
+}
+func (e *openTimeoutError) Timeout() bool   { return true }
+func (e *openTimeoutError) Temporary() bool { return true }

@@ -96,6 +96,8 @@ type Conn struct {
 	// reads both (connPinger.Activity).
 	bytesIn atomic.Uint64
 	held    atomic.Bool
+	// readClosed is set by CloseRead: the reader drops data messages.
+	readClosed atomic.Bool
 	// undelivered counts the messages (pieces, when streaming) the reader
 	// dropped from the first one that Messages could not take; only the
 	// reader writes it, and finish reads it after the reader has ended.
@@ -230,6 +232,16 @@ func (c *Conn) ID() string { return c.id }
 // say how the connection ended. While the application answers the last
 // messages the connection is still open for sending; the close frame the
 // peer is owed follows those answers (see Close).
+//
+// Read it, or call CloseRead. The channel holds Options.MaxQueue
+// messages; while it is full the reader stops reading the socket
+// (backpressure), so nothing more from the peer is read: not its pings,
+// nor its close frame. A peer that pings and waits for the pong (Python
+// websockets does, every 20 s by default) then fails the connection with
+// 1011 "keepalive ping timeout", and this side learns of it only when it
+// reads again. (This side's own keepalive does not fail a peer whose pong
+// may be waiting unread behind messages the application has not taken.)
+// A connection that only sends calls CloseRead.
 func (c *Conn) Messages() <-chan Message { return c.msgs }
 
 // Done is closed when the connection has ended and its goroutines have

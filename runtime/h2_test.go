@@ -358,8 +358,9 @@ func TestH2ServerStillServesHTTP11(t *testing.T) {
 }
 
 // TestH2DialWithoutServerSupport: a server that does not advertise
-// SETTINGS_ENABLE_CONNECT_PROTOCOL, or a TLS server that does not select
-// h2, fails Dial with ErrHTTP2Unsupported.
+// SETTINGS_ENABLE_CONNECT_PROTOCOL, one that answers the h2c preface in
+// HTTP/1.1, or a TLS server that does not select h2, fails Dial with
+// ErrHTTP2Unsupported.
 func TestH2DialWithoutServerSupport(t *testing.T) {
 	t.Run("no SETTINGS_ENABLE_CONNECT_PROTOCOL", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -388,6 +389,18 @@ func TestH2DialWithoutServerSupport(t *testing.T) {
 			t.Fatalf("Dial: %v, want ErrHTTP2Unsupported", err)
 		}
 		<-served
+	})
+	// A server that speaks no HTTP/2 at all answers the h2c preface in
+	// HTTP/1.1.
+	t.Run("h2c to an HTTP/1.1 server", func(t *testing.T) {
+		hs := httptest.NewServer(&Server{Handler: echoHandler}) // net/http without h2c
+		defer hs.Close()
+		for _, u := range []string{startServer(t, &Server{Handler: echoHandler}), "ws" + strings.TrimPrefix(hs.URL, "http") + "/"} {
+			_, _, err := Dial(testCtx(t), u, &DialOptions{HTTP2: true})
+			if !errors.Is(err, ErrHTTP2Unsupported) || !errors.Is(err, ws.ErrInvalidHandshake) {
+				t.Fatalf("Dial %s: %v, want ErrHTTP2Unsupported", u, err)
+			}
+		}
 	})
 	t.Run("no ALPN h2", func(t *testing.T) {
 		s := &Server{Handler: echoHandler}

@@ -18,7 +18,8 @@ const (
 )
 
 // Options configure a connection. The zero value (or nil) gives the
-// defaults; for durations and sizes, a negative value turns the limit off.
+// defaults; for durations and sizes, a negative value turns the limit off
+// (for MaxQueue, the buffer: see there).
 type Options struct {
 	// MaxMessageSize bounds a received message (after decompression).
 	// Default 1 MiB; negative: no limit. Past it the connection fails with
@@ -26,7 +27,10 @@ type Options struct {
 	MaxMessageSize int64
 	// MaxFrameSize also bounds each received frame when positive.
 	MaxFrameSize int64
-	// MaxQueue is the capacity of the Messages channel. Default 16.
+	// MaxQueue is the capacity of the Messages channel. Default 16;
+	// negative: 0, an unbuffered channel, where the reader hands each
+	// message over and waits for the application to take it. (A channel
+	// cannot be unbounded: a negative value never means "no limit".)
 	MaxQueue int
 	// WriteLimit is the number of queued bytes above which Send blocks,
 	// until the queue drains below a quarter of it. Default 32 KiB.
@@ -95,8 +99,11 @@ func (o *Options) resolve() resolved {
 	if o != nil {
 		r.Options = *o
 	}
-	if r.MaxQueue <= 0 {
+	switch {
+	case r.MaxQueue == 0:
 		r.MaxQueue = DefaultMaxQueue
+	case r.MaxQueue < 0:
+		r.MaxQueue = 0
 	}
 	if r.WriteLimit == 0 {
 		r.WriteLimit = DefaultWriteLimit

@@ -159,6 +159,10 @@ func (r *reader) feed(b []byte) {
 		case ws.EventPong:
 			c.receivePong(ev.Payload)
 		case ws.EventData:
+			if c.readClosed.Load() {
+				r.discard() // CloseRead: nothing is copied or kept
+				break
+			}
 			// The message is delivered before the next event is parsed:
 			// when Messages is full, the reader waits here
 			// (backpressure).
@@ -190,6 +194,10 @@ const (
 // parse, a control frame, a frame an extension decodes, or a short rest.
 func (r *reader) direct() []byte {
 	if r.msg == nil {
+		return nil
+	}
+	if r.c.readClosed.Load() {
+		r.discard() // CloseRead: the rest goes through feed, dropped
 		return nil
 	}
 	c := r.c
@@ -287,8 +295,10 @@ func (r *reader) data(ev ws.Event) (Message, bool) {
 // so that the application sees a prefix of what the peer sent, never a
 // hole (Err then matches ErrUndelivered).
 func (r *reader) deliver(m Message) {
-	if r.c.undelivered > 0 {
-		r.c.undelivered++
+	if r.c.undelivered > 0 || r.c.readClosed.Load() {
+		if r.c.undelivered > 0 {
+			r.c.undelivered++
+		}
 		m.Release()
 		return
 	}
@@ -302,6 +312,9 @@ func (r *reader) deliver(m Message) {
 	defer r.c.held.Store(false)
 	select {
 	case r.c.msgs <- m:
+		if r.c.readClosed.Load() {
+			r.c.drainMessages() // CloseRead came while the reader waited
+		}
 	case <-r.c.appClosed:
 		// The application is closing and not reading, or the
 		// connection was aborted (then the next read fails).

@@ -30,6 +30,9 @@ var ErrServerClosed = errors.New("tether: server closed")
 // and shuts down gracefully: Shutdown stops accepting, answers handshakes
 // in progress with 503, closes every connection with 1001 and waits for
 // the handlers.
+//
+// Its zero value serves safely: browser pages of other origins get 403
+// (see ServerOptions.Handshake; InsecureSkipOriginCheck turns that off).
 type Server struct {
 	// Handler serves each connection.
 	Handler Handler
@@ -45,10 +48,33 @@ type Server struct {
 	CloseCode   ws.CloseCode
 	CloseReason string
 
+	// MaxConnections bounds the connections open at once; 0 means no
+	// limit. While that many are open, a handshake that passes every
+	// check is answered 503 Service Unavailable, with a Retry-After
+	// header, instead of opening one more.
+	MaxConnections int
+	// MaxHandshakes bounds the opening handshakes in progress; 0 means
+	// no limit. Serve counts the connections whose request it is reading
+	// and answering (a client that sends its request slowly holds a place
+	// for up to OpenTimeout); while that many are in progress, each
+	// listener's loop holds the connection it accepted last until a place
+	// frees, and accepts no more: the kernel's listen queue holds the
+	// next ones. ServeHTTP counts the requests it is handling and answers
+	// 503 with a Retry-After header past the bound. Set it before the
+	// first Serve or ServeHTTP.
+	MaxHandshakes int
+	// RetryAfter is the delay the 503 answers of MaxConnections and
+	// MaxHandshakes ask clients to wait (Retry-After, in whole seconds,
+	// rounded up); 0 means DefaultRetryAfter.
+	RetryAfter time.Duration
+
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*Conn]struct{}
 	raw       map[net.Conn]struct{} // connections in the handshake
+	admitted  int                   // handshakes let through under MaxConnections, not open yet
+	slots     chan struct{}         // one per handshake in progress, under MaxHandshakes; nil without
+	closed    chan struct{}         // closed by Shutdown
 	handlers  sync.WaitGroup
 	shutdown  bool
 	stats     serverCounters
@@ -59,6 +85,10 @@ func (s *Server) init() {
 		s.listeners = make(map[net.Listener]struct{})
 		s.conns = make(map[*Conn]struct{})
 		s.raw = make(map[net.Conn]struct{})
+		s.closed = make(chan struct{})
+		if s.MaxHandshakes > 0 {
+			s.slots = make(chan struct{}, s.MaxHandshakes)
+		}
 	}
 }
 
@@ -149,9 +179,17 @@ func (s *Server) serve(ln net.Listener) error {
 			return fmt.Errorf("tether: accept: %w", err)
 		}
 		delay = 0
+		// Under MaxHandshakes, the connection waits here for a place;
+		// meanwhile this loop accepts nothing more (the kernel queues
+		// the next ones), and the other listeners' loops go on.
+		if !s.waitSlot() {
+			_ = nc.Close()
+			return ErrServerClosed
+		}
 		s.mu.Lock()
 		if s.shutdown {
 			s.mu.Unlock()
+			s.freeSlot()
 			_ = nc.Close()
 			continue
 		}
@@ -175,22 +213,25 @@ func isTemporary(err error) bool {
 // one (a stack only shrinks to a quarter of what is in use when the
 // garbage collector runs, so the grown stack would stay).
 func (s *Server) serveConn(nc net.Conn) {
-	c := s.open(nc)
+	var admitted bool
+	c := s.open(nc, &admitted)
+	s.track(c, admitted)
 	if c == nil {
 		s.handlers.Done()
 		return
 	}
-	s.track(c)
 	go s.serveHandler(c)
 }
 
-// open runs the opening handshake of a raw connection.
-func (s *Server) open(nc net.Conn) *Conn {
+// open runs the opening handshake of a raw connection; *admitted tells
+// whether admit let it through.
+func (s *Server) open(nc net.Conn, admitted *bool) *Conn {
 	opts := s.Options.Options.resolve()
 	defer func() {
 		s.mu.Lock()
 		delete(s.raw, nc)
 		s.mu.Unlock()
+		s.freeSlot()
 	}()
 	ctx := context.Background()
 	if opts.OpenTimeout > 0 {
@@ -198,7 +239,7 @@ func (s *Server) open(nc net.Conn) *Conn {
 		ctx, cancel = context.WithTimeout(ctx, opts.OpenTimeout)
 		defer cancel()
 	}
-	c, err := acceptConn(ctx, nc, &s.Options, opts, s.shuttingDown)
+	c, err := acceptConn(ctx, nc, &s.Options, opts, s.admit(admitted))
 	if err != nil {
 		s.handshakeFailed(remoteString(nc), err, opts.Logger)
 		return nil
@@ -216,11 +257,19 @@ func (s *Server) serveHandler(c *Conn) {
 	s.mu.Unlock()
 }
 
-// track adds c to the open connections. A connection whose handshake
+// track adds c, if not nil, to the open connections, and settles the
+// place admit kept for it (admitted). A connection whose handshake
 // passed the shutdown check just before Shutdown began is not in the
 // list Shutdown closed: it is closed here.
-func (s *Server) track(c *Conn) {
+func (s *Server) track(c *Conn, admitted bool) {
 	s.mu.Lock()
+	if admitted {
+		s.admitted--
+	}
+	if c == nil {
+		s.mu.Unlock()
+		return
+	}
 	s.conns[c] = struct{}{}
 	s.stats.opened.Add(1)
 	late := s.shutdown
@@ -277,13 +326,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Failed to open a WebSocket connection.", http.StatusInternalServerError)
 		return
 	}
-	c, err := accept(w, r, &s.Options, opts, s.shuttingDown)
+	if !s.trySlot() {
+		s.handlers.Done()
+		resp := s.busy("Too many connections being opened; try again later.\n")
+		copyResponseHeader(w.Header(), resp.Header, isH2(r))
+		w.WriteHeader(resp.Status)
+		_, _ = w.Write(resp.Body)
+		_ = refused(handshakeResult{resp: resp, why: errors.New("tether: too many handshakes in progress")}, r, opts)
+		return
+	}
+	var admitted bool
+	c, err := accept(w, r, &s.Options, opts, s.admit(&admitted))
+	s.freeSlot()
+	s.track(c, admitted)
 	if err != nil {
 		s.handlers.Done()
 		s.handshakeFailed(r.RemoteAddr, err, opts.Logger)
 		return
 	}
-	s.track(c)
 	s.serveHandler(c)
 }
 
@@ -318,6 +378,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.init()
 	first := !s.shutdown
+	if first {
+		close(s.closed)
+	}
 	s.shutdown = true
 	for ln := range s.listeners {
 		_ = ln.Close()

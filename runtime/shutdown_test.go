@@ -142,6 +142,6 @@ func TestConnectionTrackedAfterShutdownBeganIsClosed(t *testing.T) {
 	srv.init()
 	srv.shutdown = true
 	client, server := pair(t, nil, nil)
-	srv.track(server)
+	srv.track(server, false)
 	wantEnd(t, "client", client, "received 1001 (going away); then sent 1001 (going away)", true)
 }

@@ -21,9 +21,9 @@ import (
 
 // ErrHTTP2Unsupported is the cause of a Dial with DialOptions.HTTP2 that
 // reached a server that does not do WebSockets over HTTP/2: it did not
-// select "h2" with TLS ALPN, or did not advertise
-// SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3). It comes wrapped in a
-// *ws.HandshakeError.
+// select "h2" with TLS ALPN, answered the cleartext (h2c) preface in
+// HTTP/1.1, or did not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC
+// 8441 §3). It comes wrapped in a *ws.HandshakeError.
 var ErrHTTP2Unsupported = h2stream.ErrUnsupported
 
 // connect opens the connection that u's handshake runs on: o.NetConn as
@@ -198,13 +198,17 @@ func handshakeHTTP2(nc net.Conn, u *url.URL, hs *ws.ClientHandshake, opts resolv
 }
 
 // withBody returns err, having given a *ws.StatusError in it (a
-// rejection) the response's body, read from r, if it is within the body
-// limit.
+// rejection) the response's body, read from r: whole, or cut at the body
+// limit (Truncated).
 func withBody(err error, r io.Reader, resp *http.Response, lim ws.Limits) error {
 	var se *ws.StatusError
 	if errors.As(err, &se) {
-		if body, berr := ws.ReadResponseBody(r, resp, lim); berr == nil {
+		body, berr := ws.ReadResponseBody(r, resp, lim)
+		switch {
+		case berr == nil:
 			se.Body = body
+		case errors.Is(berr, ws.ErrSecurityLimit):
+			se.Body, se.Truncated = body, true
 		}
 	}
 	return err

@@ -201,10 +201,12 @@ func (e *HandshakeError) Is(target error) bool { return target == ErrInvalidHand
 
 // StatusError is the client's error when the server answers the opening
 // handshake with a status other than 101. Body holds at most the response
-// body limit. It matches ErrInvalidStatus and ErrInvalidHandshake.
+// body limit: a longer body is cut there, and Truncated says so. It
+// matches ErrInvalidStatus and ErrInvalidHandshake.
 type StatusError struct {
-	Response *http.Response
-	Body     []byte
+	Response  *http.Response
+	Body      []byte
+	Truncated bool
 }
 
 func (e *StatusError) Error() string {

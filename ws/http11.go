@@ -186,7 +186,9 @@ func newResponse(h head, allowHTTP10 bool) (*http.Response, error) {
 
 // ReadResponseBody reads the body of a response parsed by ParseResponse
 // from r, which continues where the head ended: none for 1xx, 204 and 304;
-// chunked; Content-Length; or up to EOF. It fails past lim.MaxBodySize.
+// chunked; Content-Length; or up to EOF. A body longer than
+// lim.MaxBodySize fails with an error matching ErrSecurityLimit, and its
+// first MaxBodySize bytes (what arrived of them) are returned with it.
 func ReadResponseBody(r io.Reader, resp *http.Response, lim Limits) ([]byte, error) {
 	lim = lim.withDefaults()
 	max := lim.MaxBodySize
@@ -199,11 +201,11 @@ func ReadResponseBody(r io.Reader, resp *http.Response, lim Limits) ([]byte, err
 			return nil, invalidMessage("response", "unsupported transfer encoding "+quoteForError(strings.Join(te, ", ")))
 		}
 		body, err := io.ReadAll(io.LimitReader(httputil.NewChunkedReader(r), max+1))
+		if int64(len(body)) > max {
+			return body[:max], tooBig
+		}
 		if err != nil {
 			return nil, invalidMessage("response", "invalid chunked body: "+err.Error())
-		}
-		if int64(len(body)) > max {
-			return nil, tooBig
 		}
 		return body, nil
 	}
@@ -216,7 +218,8 @@ func ReadResponseBody(r io.Reader, resp *http.Response, lim Limits) ([]byte, err
 			return nil, invalidMessage("response", "invalid Content-Length "+quoteForError(cl[0]))
 		}
 		if n > max {
-			return nil, tooBig
+			body, _ := io.ReadAll(io.LimitReader(r, max))
+			return body, tooBig
 		}
 		resp.ContentLength = n
 		body := make([]byte, n)
@@ -226,11 +229,11 @@ func ReadResponseBody(r io.Reader, resp *http.Response, lim Limits) ([]byte, err
 		return body, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(r, max+1))
+	if int64(len(body)) > max {
+		return body[:max], tooBig
+	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		return body, err
-	}
-	if int64(len(body)) > max {
-		return nil, tooBig
 	}
 	return body, nil
 }

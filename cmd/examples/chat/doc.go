@@ -7,9 +7,9 @@
 // Every connection joins a Hub, whose single goroutine fans each
 // event out to a bounded queue per client; a client too slow to keep its
 // queue from filling up is closed with 1008 instead of stalling the room.
-// WebSocket connections are accepted from the page's own origin only
-// (clients that send no Origin header, which browsers always send, are
-// let in too). Ctrl-C shuts down gracefully: every tab gets a 1001 (going
+// WebSocket connections are accepted from the page's own origin only, as
+// every tether.Server does by default (clients that send no Origin header,
+// which browsers always send, are let in too). Ctrl-C shuts down gracefully: every tab gets a 1001 (going
 // away) close frame.
 //
 // /metrics serves Prometheus metrics of the WebSocket connections

@@ -286,7 +286,7 @@ func TestCancelClosesWith1000(t *testing.T) {
 func TestHeadersOriginSubprotocol(t *testing.T) {
 	got := make(chan http.Header, 1)
 	opts := runtime.ServerOptions{
-		Handshake: ws.ServerHandshake{Subprotocols: []string{"b"}},
+		Handshake: ws.ServerHandshake{Subprotocols: []string{"b"}, Origins: []string{"https://example.test"}},
 		ProcessRequest: func(ctx context.Context, r *http.Request) (*runtime.Response, error) {
 			got <- r.Header.Clone()
 			return nil, nil

@@ -25,8 +25,9 @@ import (
 
 // ErrUnsupported is the cause of a failed RoundTrip with a server that
 // does not do WebSockets over HTTP/2: it did not select "h2" with TLS
-// ALPN, or did not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441
-// §3). It comes wrapped in a *ws.HandshakeError.
+// ALPN, answered the cleartext (h2c) preface in HTTP/1.1, or did not
+// advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3). It comes
+// wrapped in a *ws.HandshakeError.
 var ErrUnsupported = errors.New("tether: server does not support WebSockets over HTTP/2 (RFC 8441)")
 
 const (
@@ -45,6 +46,7 @@ const (
 // stops pushes back on the server.
 type Client struct {
 	nc   net.Conn
+	br   *bufio.Reader // what fr reads
 	fr   *http2.Framer
 	wmu  sync.Mutex // serializes frame writes
 	done chan struct{}
@@ -88,7 +90,8 @@ func NewClient(nc net.Conn, lim ws.Limits) *Client {
 		peerMaxFrame: maxFrame,
 	}
 	c.cond.L = &c.mu
-	c.fr = http2.NewFramer(nc, bufio.NewReaderSize(nc, 4096))
+	c.br = bufio.NewReaderSize(nc, 4096)
+	c.fr = http2.NewFramer(nc, c.br)
 	c.fr.SetReuseFrames()
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = uint32(min(uint64(lim.MaxHeadSize()), math.MaxUint32))
@@ -121,6 +124,9 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if status := c.http1Answer(); status != "" {
+		return nil, &ws.HandshakeError{Msg: "server answered in HTTP/1.1 (" + strconv.Quote(status) + "): " + ErrUnsupported.Error(), Err: ErrUnsupported}
 	}
 	// RFC 8441 §3: wait for the server's SETTINGS (its first frame) to
 	// know whether it takes extended CONNECT.
@@ -163,6 +169,19 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, handshakeError("reading the response", err)
 		}
 	}
+}
+
+// http1Answer returns the status line (up to 64 bytes) of a server that
+// answered the preface in HTTP/1.x, or "". Waiting for 7 bytes cannot
+// hang: an HTTP/2 server's first frame, SETTINGS, has at least 9.
+func (c *Client) http1Answer() string {
+	const prefix = "HTTP/1."
+	if b, _ := c.br.Peek(len(prefix)); string(b) != prefix {
+		return ""
+	}
+	b, _ := c.br.Peek(min(c.br.Buffered(), 64))
+	line, _, _ := strings.Cut(string(b), "\r\n")
+	return line
 }
 
 func handshakeError(what string, err error) error {
