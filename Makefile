@@ -38,7 +38,7 @@ cover:
 ## (RUN_ARGS=-addr=127.0.0.1:9000); RUN_BIN is where the binary goes.
 RUN_BIN ?= bin/chat
 run:
-	$(GO) -C cmd/examples/chat build -o $(CURDIR)/$(RUN_BIN) .
+	$(GO) -C cmd/examples/chat build -o $(abspath $(RUN_BIN)) .
 	$(RUN_BIN) $(RUN_ARGS)
 
 ## conformance: the Autobahn-equivalent suite against tether's server and client (9.x at full size)
