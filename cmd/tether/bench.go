@@ -73,6 +73,10 @@ OPTIONS
     --local-addr LIST source addresses for the connections, in turn:
                       addresses and ranges such as
                       127.0.0.1-127.0.0.40, comma-separated or repeated
+    --timeout D       how long a reply may take (default 10s): a message
+                      still without a reply then counts as "no reply", and
+                      its connection stops (later replies could not be
+                      matched)
     --progress D      progress interval (default 1s; 0 turns it off)
     --json            print the result as one JSON object
     -H, --header 'Name: value', --subprotocol a,b, --origin URL,
@@ -110,7 +114,7 @@ type benchConfig struct {
 	localAddrs      listFlag
 	progress        time.Duration
 	json            bool
-	drain           time.Duration // how long to wait for the last replies
+	timeout         time.Duration
 }
 
 // parseBench parses tether bench's command line; ok is false when the
@@ -147,6 +151,8 @@ func parseBench(args []string, io stdio) (cfg benchConfig, code int, ok bool) {
 		return fail("--dial-concurrency must be at least 1")
 	case cfg.progress < 0:
 		return fail("--progress must not be negative")
+	case cfg.timeout <= 0:
+		return fail("--timeout must be positive")
 	}
 	return cfg, exitOK, true
 }
@@ -154,7 +160,6 @@ func parseBench(args []string, io stdio) (cfg benchConfig, code int, ok bool) {
 // benchFlags returns the flags of tether bench, set in cfg.
 func benchFlags(cfg *benchConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	cfg.drain = drainTimeout
 	cfg.client.register(fs)
 	fs.IntVar(&cfg.conns, "c", 1, "")
 	fs.IntVar(&cfg.conns, "conns", 1, "")
@@ -171,6 +176,7 @@ func benchFlags(cfg *benchConfig) *flag.FlagSet {
 	fs.Var(&cfg.localAddrs, "local-addr", "")
 	fs.DurationVar(&cfg.progress, "progress", time.Second, "")
 	fs.BoolVar(&cfg.json, "json", false, "")
+	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "")
 	return fs
 }
 
@@ -305,6 +311,8 @@ func bench(ctx context.Context, cfg benchConfig, msgs [][]byte, addrs []net.IP, 
 	dials.Wait()
 	r.dialTime = time.Since(dialStart)
 	r.begin()
+	stopWatch := r.watch()
+	defer stopWatch()
 	stop := context.AfterFunc(ctx, r.end)
 	defer stop()
 	if cfg.count == 0 {

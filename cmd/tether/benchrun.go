@@ -16,11 +16,6 @@ import (
 	"github.com/tetherws/tether/cmd/tether/internal/hist"
 )
 
-// drainTimeout is how long a connection waits for its last replies once
-// the run has ended (benchConfig.drain); what has not come back by then
-// counts as "no reply".
-const drainTimeout = 10 * time.Second
-
 // run is the shared state of one tether bench run.
 type run struct {
 	cfg  benchConfig
@@ -34,6 +29,10 @@ type run struct {
 	start   chan struct{} // closed by begin
 	stopped chan struct{} // closed by end
 	endOnce sync.Once
+
+	// beat is closed and replaced every fraction of --timeout: at each
+	// beat the workers look for a reply that is overdue.
+	beat atomic.Pointer[chan struct{}]
 
 	t0       time.Time     // the start of the measurement
 	dialTime time.Duration // how long opening the connections took
@@ -51,6 +50,7 @@ type run struct {
 }
 
 func newRun(cfg benchConfig, msgs [][]byte) *run {
+	beat := make(chan struct{})
 	r := &run{
 		cfg:        cfg,
 		msgs:       msgs,
@@ -64,6 +64,7 @@ func newRun(cfg benchConfig, msgs [][]byte) *run {
 	if cfg.text {
 		r.typ = tether.OpText
 	}
+	r.beat.Store(&beat)
 	return r
 }
 
@@ -71,6 +72,31 @@ func newRun(cfg benchConfig, msgs [][]byte) *run {
 func (r *run) begin() {
 	r.t0 = time.Now()
 	close(r.start)
+}
+
+// watch starts the beats; the function it returns stops them.
+func (r *run) watch() func() {
+	every := min(r.cfg.timeout/4, time.Second)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				ch := make(chan struct{})
+				close(*r.beat.Swap(&ch))
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
 }
 
 // end stops sending; replies are still awaited.
@@ -153,7 +179,7 @@ func (w *worker) run() {
 	<-r.start
 	msgs := w.conn.Messages()
 	stopped := r.stopped
-	var drain <-chan time.Time
+	beat := *r.beat.Load()
 
 	var tick <-chan time.Time
 	var timer *time.Timer
@@ -204,13 +230,14 @@ func (w *worker) run() {
 		case <-stopped:
 			stopped, tick = nil, nil
 			w.stopping = true
-			t := time.NewTimer(r.cfg.drain)
-			defer t.Stop()
-			drain = t.C
-		case <-drain:
-			r.fail("no reply", len(w.pending))
-			r.done()
-			return
+		case <-beat:
+			beat = *r.beat.Load()
+			if len(w.pending) > 0 && time.Since(w.pending[0].at) > r.cfg.timeout {
+				// Later replies could not be matched: give up.
+				r.fail("no reply", len(w.pending))
+				r.done()
+				return
+			}
 		}
 	}
 }

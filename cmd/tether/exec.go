@@ -46,8 +46,11 @@ func execHandler(command string, stderr io.Writer) tether.Handler {
 		}
 		// The connection's end ends the program.
 		waited := make(chan struct{})
-		var kill sync.WaitGroup
-		stopKill := context.AfterFunc(ctx, func() { kill.Go(func() { terminate(cmd, waited) }) })
+		killed := make(chan struct{})
+		stopKill := context.AfterFunc(ctx, func() {
+			defer close(killed)
+			terminate(cmd, waited)
+		})
 
 		var input sync.WaitGroup
 		input.Go(func() { feed(c, stdin) })
@@ -55,9 +58,10 @@ func execHandler(command string, stderr io.Writer) tether.Handler {
 		// stdout is at its end: the program exited or closed it.
 		werr := cmd.Wait()
 		close(waited)
-		killed := !stopKill()
-		kill.Wait()
-		if !killed {
+		ended := !stopKill() // the connection ended first
+		if ended {
+			<-killed
+		} else {
 			code, reason := tether.CloseNormal, ""
 			if werr != nil {
 				code, reason = tether.CloseInternalError, exitReason(werr)

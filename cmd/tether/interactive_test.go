@@ -208,10 +208,11 @@ func TestInteractiveKeepsTheInputLineWhileMessagesArrive(t *testing.T) {
 	r.typeKeys(t, "half-typed")
 	r.waitLast(t, "> half-typed")
 	p.push <- "news flash"
-	s := r.waitLine(t, "< news flash")
-	if next, _ := s.lineAfter("< news flash"); next != "> half-typed" || s.last() != "> half-typed" {
-		t.Fatalf("the input line is not redrawn below the message:\n%s", s)
-	}
+	// The message appears first, then the input line is redrawn below it.
+	s := r.waitScreen(t, "the input line redrawn below the message", func(s display) bool {
+		next, _ := s.lineAfter("< news flash")
+		return next == "> half-typed" && s.last() == "> half-typed"
+	})
 	if s.col != len("> half-typed") || s.lines[s.row] != "> half-typed" {
 		t.Fatalf("cursor at row %d col %d, want at the end of the input line:\n%s", s.row, s.col, s)
 	}

@@ -31,7 +31,9 @@ func startPiped(t *testing.T, args ...string) *piped {
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &piped{stdin: pw, stdout: newOutput(), stderr: newOutput(), status: make(chan int, 1), cancel: cancel}
-	go func() { c.status <- Main(ctx, append([]string{"connect"}, args...), stdio{in: pr, out: c.stdout, err: c.stderr}) }()
+	go func() {
+		c.status <- Main(ctx, append([]string{"connect"}, args...), stdio{in: pr, out: c.stdout, err: c.stderr})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		_ = pw.Close() // ends the stdin reader goroutine
