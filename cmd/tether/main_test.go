@@ -195,3 +195,29 @@ func TestFlagsMayFollowArguments(t *testing.T) {
 		t.Fatalf("after --: url %q ok %v", cfg.url, ok)
 	}
 }
+
+// TestDocMentionsEveryFlag checks that the manual in the package
+// documentation names every flag of every command.
+func TestDocMentionsEveryFlag(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(src)
+	var echo, broadcast bool
+	for name, fs := range map[string]*flag.FlagSet{
+		"connect": connectFlags(&connectConfig{}),
+		"serve":   serveFlags(&serveConfig{}, &echo, &broadcast),
+		"bench":   benchFlags(&benchConfig{}),
+	} {
+		fs.VisitAll(func(f *flag.Flag) {
+			form := "--" + f.Name
+			if len(f.Name) == 1 {
+				form = "-" + f.Name
+			}
+			if !strings.Contains(doc, form+" ") && !strings.Contains(doc, form+",") && !strings.Contains(doc, form+")") && !strings.Contains(doc, form+";") {
+				t.Errorf("doc.go does not mention %s of tether %s", form, name)
+			}
+		})
+	}
+}

@@ -37,7 +37,9 @@ func startServe(t *testing.T, args ...string) *served {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	status := make(chan int, 1)
-	go func() { status <- serve(ctx, cfg, stdio{out: io.Discard, err: s.stderr}, func(u string) { ready <- u }) }()
+	go func() {
+		status <- serve(ctx, cfg, stdio{out: io.Discard, err: s.stderr}, func(u string) { ready <- u })
+	}()
 	select {
 	case s.url = <-ready:
 	case code := <-status:

@@ -32,13 +32,13 @@ func main() {
 	go func() { errc <- run(ctx, *addr, log, ready) }()
 	select {
 	case u := <-ready:
-		fmt.Printf("echo: listening on %s (Ctrl-C to stop)\n", u)
+		fmt.Printf("echoserver: listening on %s (Ctrl-C to stop)\n", u)
 	case err := <-errc:
-		fmt.Fprintln(os.Stderr, "echo:", err)
+		fmt.Fprintln(os.Stderr, "echoserver:", err)
 		os.Exit(1)
 	}
 	if err := <-errc; err != nil {
-		fmt.Fprintln(os.Stderr, "echo:", err)
+		fmt.Fprintln(os.Stderr, "echoserver:", err)
 		os.Exit(1)
 	}
 }
