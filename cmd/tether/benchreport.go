@@ -162,10 +162,11 @@ func (r *run) result() *result {
 		Seconds:     time.Duration(r.last.Load()).Seconds(),
 		Sent:        r.sent.Load(),
 		Echoed:      r.echoed.Load(),
-		Errors:      maps.Clone(r.errs),
 		ErrorCount:  r.errorCount(),
-		CloseCodes:  maps.Clone(r.closes),
 	}
+	r.mu.Lock()
+	res.Errors, res.CloseCodes = maps.Clone(r.errs), maps.Clone(r.closes)
+	r.mu.Unlock()
 	if cfg.rate > 0 {
 		res.Load = fmt.Sprintf("%g msg/s per connection", cfg.rate)
 	} else {

@@ -247,7 +247,7 @@ func TestRejectionShowsTheServersReason(t *testing.T) {
 	if code != exitFail || out != "" {
 		t.Fatalf("exit %d, stdout %q", code, out)
 	}
-	for _, s := range []string{"Failed to connect to " + url + ": ", "HTTP 403 Forbidden\n", "no token: ask for one at /login\n"} {
+	for _, s := range []string{"Failed to connect to " + url + ": the server answered HTTP 403 Forbidden.\n", "no token: ask for one at /login\n"} {
 		if !strings.Contains(errOut, s) {
 			t.Errorf("no %q in stderr:\n%s", s, errOut)
 		}

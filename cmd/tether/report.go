@@ -76,12 +76,15 @@ func (r *textReporter) pong(rtt time.Duration) { r.infof("Pong received: RTT %s.
 func (r *textReporter) notice(format string, a ...any) { r.infof(format, a...) }
 
 func (r *textReporter) failed(url string, err error) {
-	r.infof("Failed to connect to %s: %v.", url, err)
-	if se, ok := errors.AsType[*tether.StatusError](err); ok {
-		r.infof("HTTP %s", statusLine(se.Response))
-		if body := strings.TrimRight(string(se.Body), " \t\r\n"); body != "" {
-			r.infof("%s", body)
-		}
+	se, ok := errors.AsType[*tether.StatusError](err)
+	if !ok {
+		r.infof("Failed to connect to %s: %v.", url, err)
+		return
+	}
+	// The status, then the server's reason: the body of its response.
+	r.infof("Failed to connect to %s: the server answered HTTP %s.", url, statusLine(se.Response))
+	if body := strings.TrimRight(string(se.Body), " \t\r\n"); body != "" {
+		r.infof("%s", body)
 	}
 }
 
