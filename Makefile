@@ -10,7 +10,7 @@ NESTED   := runtime/hub/natsbroker cmd/examples/natschat metrics/tetherprom metr
 # in-each runs its argument in the root module, then in each nested one.
 in-each   = set -e; for m in . $(NESTED); do echo "($$m) $(1)"; (cd $$m && $(1)); done
 
-.PHONY: test fuzz lint run cover bench bench-quick conformance interop
+.PHONY: test fuzz lint run cover bench bench-quick conformance interop tether-load
 
 ## test: vet, then every test with the race detector, in the root module
 ## and the nested ones (the CI command)
@@ -44,6 +44,20 @@ run:
 ## conformance: the Autobahn-equivalent suite against tether's server and client (9.x at full size)
 conformance:
 	$(GO) run ./test/conformance/cmd/conformance
+
+## tether-load: build cmd/tether and run tether bench with 10,000
+## connections (spread over 127.0.0.1-127.0.0.20) against tether serve
+## --echo in another process, whose open files count apart;
+## TETHER_LOAD_ARGS adds bench flags (e.g. --rate 1 --no-compression)
+TETHER_LOAD_ARGS ?=
+tether-load:
+	@set -e; dir=$$(mktemp -d); pid=; \
+	trap 'if [ -n "$$pid" ]; then kill -INT $$pid 2>/dev/null || true; wait $$pid || true; fi; rm -rf $$dir' EXIT; \
+	$(GO) build -o $$dir/tether ./cmd/tether; \
+	$$dir/tether serve --echo 127.0.0.1:0 2>$$dir/serve.log & pid=$$!; \
+	until grep -q 'listening on' $$dir/serve.log; do kill -0 $$pid; sleep 0.1; done; \
+	url=$$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' $$dir/serve.log); \
+	$$dir/tether bench -c 10000 -d 20s --local-addr 127.0.0.1-127.0.0.20 $(TETHER_LOAD_ARGS) $$url
 
 ## bench: the comparative benchmark in test/bench (tether, gorilla, coder, gobwas, gws, raw TCP; 3 repetitions, ~12 min); writes BENCHMARKS.md
 bench:

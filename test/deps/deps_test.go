@@ -110,7 +110,7 @@ func TestRulesRefuseWhatTheyForbid(t *testing.T) {
 		{"internal/fakeclock", ".", false},
 		{"internal/fakeclock", "reconnect", false},
 		{".", "runtime", true},
-		{".", "cmd/examples/echo", false},
+		{".", "cmd/examples/echoserver", false},
 		{".", "test/conformance/wire", false},
 		{"proxy", "runtime", true}, // a new library package: libraryRule
 		{"proxy", ".", false},

@@ -18,10 +18,10 @@
 //	go -C cmd/examples/natschat run . -addr 127.0.0.1:8002 -nats nats://127.0.0.1:4222 &
 //
 // and join the same room through each, with any WebSocket client, for
-// example the one in this repository, in two terminals:
+// example tether connect (go run ./cmd/tether connect), in two terminals:
 //
-//	go run ./cmd/examples/wsclient 'ws://127.0.0.1:8001/chat/lobby?name=ann'
-//	go run ./cmd/examples/wsclient 'ws://127.0.0.1:8002/chat/lobby?name=bob'
+//	tether connect 'ws://127.0.0.1:8001/chat/lobby?name=ann'
+//	tether connect 'ws://127.0.0.1:8002/chat/lobby?name=bob'
 //
 // Each line typed is said in the room; both terminals print
 // "ann: hello" and the "* bob joined on 127.0.0.1:8002" notices. A room

@@ -3,7 +3,7 @@
 // timer, and on Ctrl-C closes the connection with 1000 and prints how it
 // ended.
 //
-//	go run ./cmd/examples/echo &
+//	go run ./cmd/examples/echoserver &
 //	go run ./cmd/examples/selectloop -url ws://127.0.0.1:9001/ -every 1s
 //
 // Messages() is closed when the connection ends, so the loop also stops

@@ -1,7 +1,10 @@
-// Command echo is a WebSocket echo server: it sends every message it
-// receives back to its sender, text as text and binary as binary.
+// Command echoserver is a WebSocket echo server: it sends every message
+// it receives back to its sender, text as text and binary as binary.
 //
-//	go run ./cmd/examples/echo -addr 127.0.0.1:9001
+//	go run ./cmd/examples/echoserver -addr 127.0.0.1:9001
+//
+// It is the smallest complete server program on tether; tether serve
+// --echo (cmd/tether) is the same service as a tool.
 //
 // It serves with tether.Server and shuts down gracefully on SIGINT or
 // SIGTERM: new connections are refused, every open connection gets a 1001

@@ -54,16 +54,16 @@ func main() {
 	go func() { errc <- run(ctx, cfg, ready) }()
 	select {
 	case e := <-ready:
-		fmt.Printf("echo: listening on %s (Ctrl-C to stop)\n", e.ws)
+		fmt.Printf("echoserver: listening on %s (Ctrl-C to stop)\n", e.ws)
 		if e.vars != "" {
-			fmt.Printf("echo: counters at %s\n", e.vars)
+			fmt.Printf("echoserver: counters at %s\n", e.vars)
 		}
 	case err := <-errc:
-		fmt.Fprintln(os.Stderr, "echo:", err)
+		fmt.Fprintln(os.Stderr, "echoserver:", err)
 		os.Exit(1)
 	}
 	if err := <-errc; err != nil {
-		fmt.Fprintln(os.Stderr, "echo:", err)
+		fmt.Fprintln(os.Stderr, "echoserver:", err)
 		os.Exit(1)
 	}
 }
