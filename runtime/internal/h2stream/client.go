@@ -111,22 +111,22 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, &ws.HandshakeError{Msg: "TLS ALPN selected " + strconv.Quote(p) + ", not h2: " + ErrUnsupported.Error(), Err: ErrUnsupported}
 		}
 	}
-	if _, err := io.WriteString(c.nc, http2.ClientPreface); err != nil {
-		return nil, err
+	_, err := io.WriteString(c.nc, http2.ClientPreface)
+	if err == nil {
+		err = c.fr.WriteSettings(
+			http2.Setting{ID: http2.SettingEnablePush, Val: 0},
+			http2.Setting{ID: http2.SettingInitialWindowSize, Val: window},
+			http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: c.fr.MaxHeaderListSize},
+		)
 	}
-	err := c.fr.WriteSettings(
-		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
-		http2.Setting{ID: http2.SettingInitialWindowSize, Val: window},
-		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: c.fr.MaxHeaderListSize},
-	)
 	if err == nil {
 		err = c.fr.WriteWindowUpdate(0, window-defaultWindow)
 	}
-	if err != nil {
-		return nil, err
-	}
+	// An HTTP/1.1 server may answer and close before our writes end.
 	if status := c.http1Answer(); status != "" {
 		return nil, &ws.HandshakeError{Msg: "server answered in HTTP/1.1 (" + strconv.Quote(status) + "): " + ErrUnsupported.Error(), Err: ErrUnsupported}
+	} else if err != nil {
+		return nil, err
 	}
 	// RFC 8441 §3: wait for the server's SETTINGS (its first frame) to
 	// know whether it takes extended CONNECT.
