@@ -269,6 +269,11 @@ func (s *Supervisor) run() {
 		s.e.emit(Event{Kind: Connected, Conn: c})
 		prev = s.forward(c, prev)
 		select {
+		case <-prev:
+			// Every message is forwarded: answer the close the peer
+			// may be owed now (Err sends it and waits for the end)
+			// rather than after the connection's quiet period.
+			_ = c.Err()
 		case <-c.Done():
 		case <-s.ctx.Done():
 			_ = c.Close(ws.CloseNormal, "")

@@ -61,8 +61,7 @@ type Conn struct {
 	closeTimer *time.Timer
 	endTimer   *time.Timer // sends a deferred close frame (reader.deferClose)
 	endBy      time.Time   // when it goes out at the latest
-	pushes     uint64      // frames queued or written by sends (checkEnd)
-	endPushes  uint64      // pushes at the last look of checkEnd
+	endDrained bool        // Messages was drained at the last look of checkEnd
 	cause      error       // why the connection was aborted, if it was
 
 	wake    chan struct{} // wakes the writer goroutine (capacity 1)

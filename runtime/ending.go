@@ -17,17 +17,20 @@ import (
 //     reports how the connection is ending from then on.
 //   - Sends go on, and the close frame follows what they queue. It goes
 //     out when the application calls Close (whatever the code: the pending
-//     frame is sent instead) or CloseNow, or a Server handler returns; or
-//     once the application has taken every message and queued nothing for
-//     endQuiet; at the latest CloseTimeout (DefaultCloseTimeout when that
-//     is off) after the end of the input.
+//     frame is sent instead) or CloseNow, a Server handler returns, or
+//     Err or CloseStatus is called once Messages is drained; or once the
+//     application has left Messages empty for endQuiet (it has taken
+//     every message and had that long to answer the last one: a handler
+//     that keeps sending on its own does not hold the close up); at the
+//     latest CloseTimeout (DefaultCloseTimeout when that is off) after
+//     the end of the input.
 //
 // An application that ranges over Messages and answers each message thus
 // answers all of them before the peer hears of the end, and one that does
 // not read ends within CloseTimeout.
 
-// endQuiet is how long an application that has taken every message may
-// stay silent before the pending close frame goes out.
+// endQuiet is how long Messages must stay drained before the pending
+// close frame goes out on its own.
 const endQuiet = 50 * time.Millisecond
 
 // violation handles a protocol violation by the peer, found by ws.Protocol
@@ -62,24 +65,24 @@ func (r *reader) deferClose() {
 		wait = DefaultCloseTimeout // never unbounded
 	}
 	c.endBy = time.Now().Add(wait)
-	c.endPushes = c.pushes
+	c.endDrained = len(c.msgs) == 0
 	c.endTimer = time.AfterFunc(endQuiet, c.checkEnd)
 	c.msgsClosed = true
 	close(c.msgs)
 }
 
-// checkEnd sends the pending close frame once the application has taken
-// every message and queued nothing for endQuiet, or the deadline has
-// passed; else it looks again endQuiet later.
+// checkEnd sends the pending close frame once Messages has stayed drained
+// from one look to the next (endQuiet), or the deadline has passed; else
+// it looks again endQuiet later.
 func (c *Conn) checkEnd() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.proto.PendingClose() == nil {
 		return
 	}
-	quiet := len(c.msgs) == 0 && c.pushes == c.endPushes && c.spaceCh == nil
-	if !quiet && time.Now().Before(c.endBy) {
-		c.endPushes = c.pushes
+	drained := len(c.msgs) == 0
+	if !(drained && c.endDrained) && time.Now().Before(c.endBy) {
+		c.endDrained = drained
 		c.endTimer.Reset(endQuiet)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/tetherws/tether/ws"
 )
@@ -147,5 +148,35 @@ func TestServerEchoesTheMessageBeforeThePeersCloseThenEchoesIt(t *testing.T) {
 				t.Fatalf("CloseStatus after Messages = %q", got)
 			}
 		})
+	}
+}
+
+// A handler that keeps sending on its own does not hold up the echo of the
+// peer's close: the close goes out once Messages has stayed drained, long
+// before CloseTimeout.
+func TestAHandlerThatKeepsSendingDoesNotHoldTheCloseUp(t *testing.T) {
+	long := Options{PingInterval: -1, CloseTimeout: time.Minute}
+	url := startServer(t, &Server{Options: ServerOptions{Options: long}, Handler: func(ctx context.Context, c *Conn) error {
+		for ctx.Err() == nil {
+			if err := c.SendText(ctx, "tick"); err != nil {
+				return nil
+			}
+		}
+		return nil
+	}})
+	c := dial(t, url, &DialOptions{Options: long})
+	recv(t, c)
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(ws.CloseNormal, "bye") }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited for the server's CloseTimeout: its handler kept sending")
+	}
+	if st := c.CloseStatus(); st.Rcvd == nil || st.Rcvd.Code != ws.CloseNormal {
+		t.Fatalf("close status %v", st)
 	}
 }

@@ -64,7 +64,6 @@ func (f outFrame) release() {
 // The caller then calls kickLocked.
 func (c *Conn) pushLocked(f outFrame, ctrl bool) {
 	c.queued += len(f.b)
-	c.pushes++
 	if ctrl {
 		c.ctrlQ = append(c.ctrlQ, f)
 	} else {
@@ -159,7 +158,6 @@ func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, flags ws.SendFlags)
 	}
 	c.framedLocked(typ, data, true)
 	c.writing = true
-	c.pushes++
 	c.mu.Unlock()
 	n, err := c.rio.TryWritev(hdr, data)
 	c.wroteBytes(n)
