@@ -1,6 +1,11 @@
 package tether
 
-import "github.com/tetherws/tether/runtime"
+import (
+	"context"
+	"net"
+
+	"github.com/tetherws/tether/runtime"
+)
 
 // MessageReader reads one received message as an io.Reader while its
 // frames arrive: Conn.NextReader returns one.
@@ -17,3 +22,10 @@ type BufferedWriter = runtime.BufferedWriter
 // DefaultWriterBufferSize is the frame size of Conn.NewBufferedWriter
 // with size 0.
 const DefaultWriterBufferSize = runtime.DefaultWriterBufferSize
+
+// NewNetConn returns a net.Conn that carries a byte stream over c as
+// messages of type typ, with working deadlines, so that HTTP, SSH or yamux
+// run over a WebSocket. Close closes c with 1000.
+func NewNetConn(ctx context.Context, c *Conn, typ Opcode) net.Conn {
+	return runtime.NewNetConn(ctx, c, typ)
+}
