@@ -168,7 +168,7 @@ func TestNextReaderTakesOverAMessageInProgress(t *testing.T) {
 
 // numberedMessage is message i of a numbered stream: its number, then filler.
 func numberedMessage(i int, rng *rand.Rand) []byte {
-	b := make([]byte, 8+rng.IntN(3)*rng.IntN(40<<10))
+	b := make([]byte, 8+rng.IntN(3)*rng.IntN(3)*rng.IntN(20<<10))
 	binary.BigEndian.PutUint64(b, uint64(i))
 	for j := 8; j < len(b); j++ {
 		b[j] = byte(i + j)
@@ -180,7 +180,7 @@ func numberedMessage(i int, rng *rand.Rand) []byte {
 // the peer sending whole and fragmented messages as fast as it can, loses
 // none and reorders none.
 func TestNextReaderAndMessagesShareOneOrderedStream(t *testing.T) {
-	const n = 600
+	const n = 3000
 	c, p := dialRaw(t, &DialOptions{Options: Options{MaxMessageSize: -1, MaxQueue: 2}})
 	sent := make(chan struct{})
 	go func() {

@@ -24,8 +24,10 @@ import (
 // before it looks at want and sends on Messages; NextReader sets want
 // before it looks at delivering and the length of Messages, and takes its
 // registration back when either says a message is on its way there. So
-// while a call is registered, Messages is empty and stays so: the claimed
-// message is the next one. After a claim, the reader sends nothing more on
+// while a call is registered, Messages is empty and stays so; and the
+// reader claims a call only while Messages is empty (a message that the
+// call is about to take from Messages comes first): the claimed message
+// is the next one. After a claim, the reader sends nothing more on
 // Messages until NextReader has returned the claimed reader (nextReq.picked),
 // so the caller never sees a later message first.
 //
@@ -141,8 +143,8 @@ func (r *reader) stream(ev ws.Event) bool {
 func (r *reader) claim(ev ws.Event) bool {
 	c := r.c
 	q := c.want.Load()
-	if q == nil || c.opts.Streaming || c.undelivered > 0 || !c.want.CompareAndSwap(q, nil) {
-		return false
+	if q == nil || c.opts.Streaming || c.undelivered > 0 || len(c.msgs) > 0 || !c.want.CompareAndSwap(q, nil) {
+		return false // (with Messages not empty, the call takes from it)
 	}
 	typ := r.claimedType(ev)
 	s := newStream(typ == ws.OpText)
@@ -239,7 +241,7 @@ func (r *reader) handOff(m Message) bool {
 	}
 	c.delivering.Store(true)
 	q := c.want.Load()
-	if q == nil || !c.want.CompareAndSwap(q, nil) {
+	if q == nil || len(c.msgs) > 0 || !c.want.CompareAndSwap(q, nil) {
 		return false
 	}
 	c.delivering.Store(false)
