@@ -41,10 +41,13 @@ type DecodeError struct {
 	into string // the type asked for
 }
 
+// Error says how long the message was, the type asked for and why it did
+// not decode.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("tether: a %d-byte message is not JSON for %s: %v", len(e.Data), e.into, e.Err)
 }
 
+// Unwrap returns the codec's error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // JSON sends and receives values of type T as JSON messages on Conn,

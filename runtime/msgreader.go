@@ -83,7 +83,8 @@ func (c *Conn) nextReader(ctx context.Context) (*MessageReader, error) {
 	case r := <-q.ready:
 		return c.pick(q, r), nil
 	case m, ok := <-c.msgs:
-		// Only the end of Messages can come while the call is registered.
+		// While the call is registered the reader sends nothing on
+		// Messages: this is its end.
 		if c.want.CompareAndSwap(q, nil) {
 			return c.fromQueue(m, ok)
 		}
