@@ -73,6 +73,18 @@
 // connection matches ErrClosed; a Dial that the server refused is a
 // *StatusError, and every failed handshake matches ErrInvalidHandshake.
 //
+// # JSON, streams and net.Conn
+//
+// SendJSON and ReceiveJSON send and receive a JSON message in one call;
+// JSON[T] ranges over decoded messages and takes a JSONCodec of your own.
+// Conn.NextReader returns the next message as an io.Reader while its
+// frames arrive, sharing one ordered stream with Messages;
+// Conn.NewBufferedWriter writes one message as an io.WriteCloser framed
+// every 64 KiB. NewNetConn turns a connection into a net.Conn with
+// deadlines, for protocols such as HTTP or SSH over a WebSocket. A Server
+// serves on any net.Listener: Unix sockets, or SO_REUSEPORT listeners
+// sharing a port (see the examples of Server.Serve).
+//
 // # Authentication and proxies
 //
 // A server checks credentials before the handshake with a hook in

@@ -45,6 +45,37 @@
 // that announced 8 bits, a 512-byte history is kept, since zlib-based
 // peers silently compress with 9 bits when asked for 8.
 //
+// # Python's compress_settings
+//
+// Python's websockets passes compress_settings to zlib.compressobj and
+// takes the window from the negotiated max_window_bits. Their
+// counterparts here:
+//
+//   - level 1 to 9: Options.Level, on the same scale (klauspost/compress's
+//     levels, whose default is 5 where zlib's is 6); -1 is Level 0, the
+//     default. Level 0 (stored blocks) has no counterpart: send such
+//     messages uncompressed with Options.Threshold or
+//     SendOptions.NoCompress of the runtime.
+//   - strategy Z_HUFFMAN_ONLY: Level HuffmanOnly. Z_DEFAULT_STRATEGY is
+//     every other level. Z_FIXED (fixed Huffman codes) is what messages
+//     under 128 bytes sent in one frame get anyway, from the small
+//     encoder; it is not selectable otherwise. Z_FILTERED and Z_RLE have
+//     no counterpart in klauspost/compress: a lower level, or
+//     HuffmanOnly, is the nearest trade of ratio for speed.
+//   - memLevel: no counterpart, and no need of one. It sizes zlib's hash
+//     table and pending buffer, about 2^(memLevel+9) bytes held by every
+//     connection's compressor, which is why Python lowers it to save
+//     memory. Here compressors are pooled and shared by all connections
+//     (their tables are sized by level), so what a connection keeps is its
+//     history windows alone: lower ServerMaxWindowBits and
+//     ClientMaxWindowBits, or drop context takeover (Fast), to save
+//     memory.
+//   - wbits: ServerMaxWindowBits and ClientMaxWindowBits, 8 to 15.
+//
+// cmd/examples/deflatetune prints the table of Python's compression guide
+// (window bits × level: memory per connection, size and time, each
+// against the defaults) measured on a corpus of your messages.
+//
 // # Limits
 //
 // Decode stops inflating as soon as the output passes the limit ws gives

@@ -57,3 +57,26 @@ func Example() {
 	// 74-byte message in 74 bytes on the wire: {"type":"tick"
 	// 74-byte message in 7 bytes on the wire: {"type":"tick"
 }
+
+// Python's ServerPerMessageDeflateFactory(server_max_window_bits=10,
+// client_max_window_bits=10, compress_settings={"level": 1, "strategy":
+// zlib.Z_HUFFMAN_ONLY, "memLevel": 4}) becomes these Options: the
+// strategy is the level HuffmanOnly (which makes zlib ignore the level
+// too), the window bits are the same, and memLevel has no counterpart
+// since compressors are pooled.
+func ExampleOptions_pythonCompressSettings() {
+	opts := compress.Options{Level: compress.HuffmanOnly, ServerMaxWindowBits: 10, ClientMaxWindowBits: 10}
+	server, err := compress.NewServerFactory(opts)
+	if err != nil {
+		panic(err)
+	}
+	client, _ := compress.NewClientFactory(compress.Options{})
+	params, ext, err := server.Negotiate(client.Offer(), nil)
+	if err != nil {
+		panic(err)
+	}
+	defer ws.CloseExtensions([]ws.Extension{ext})
+	fmt.Println("answer:", ws.FormatExtensions([]ws.ExtensionOffer{{Name: server.Name(), Params: params}}))
+	// Output:
+	// answer: permessage-deflate; server_max_window_bits=10; client_max_window_bits=10
+}

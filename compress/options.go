@@ -48,6 +48,10 @@ type Options struct {
 	// under 128 bytes sent in one frame use a small built-in encoder
 	// (fixed Huffman codes, matches in the history), whatever the level
 	// except HuffmanOnly: klauspost/compress finds no matches in them.
+	//
+	// Python's compress_settings map here as the package documentation
+	// says: its level is this Level, Z_HUFFMAN_ONLY is HuffmanOnly, and
+	// memLevel has no counterpart (compressors are pooled).
 	Level int
 
 	// Threshold is the size under which a message is sent uncompressed

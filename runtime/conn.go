@@ -109,6 +109,12 @@ type Conn struct {
 	ending atomic.Pointer[ws.CloseError]
 	// msgsClosed is set by the reader when it closed Messages early.
 	msgsClosed bool
+	// want is a NextReader call waiting for a message, delivering is set
+	// while the reader sends one on Messages, reading is the stream of the
+	// last message NextReader returned (see reader.stream for the rule).
+	want       atomic.Pointer[nextReq]
+	delivering atomic.Bool
+	reading    atomic.Pointer[msgStream]
 
 	// connLog is log with the connection's attributes, made on first use
 	// (Logger); loggedState is the state the last "= connection is"

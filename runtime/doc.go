@@ -9,7 +9,10 @@
 //   - the connection core: Conn and its goroutines, receiving (Message,
 //     Messages), sending (Send and its variants, MessageWriter, Broadcast),
 //     Ping, closing (Close, CloseNow, Err, CloseStatus), and the Options
-//     that bound them;
+//     that bound them; around it, the everyday tools: JSON messages (JSON,
+//     SendJSON, ReceiveJSON), one message as a stream each way
+//     (NextReader, NewBufferedWriter) and a net.Conn over a connection
+//     (NewNetConn);
 //   - the client: Dial's policy (connection attempts, redirects, the retry
 //     that answers an authentication challenge) over its mechanism (TCP,
 //     Unix sockets or a given net.Conn, TLS, proxies through package

@@ -103,11 +103,15 @@ type reader struct {
 	msg *[]byte // message being assembled (whole-message mode)
 	typ ws.Opcode
 	in  bool // a message is in progress
+
+	s         *msgStream // the message handed to a MessageReader
+	lastClaim *nextReq   // the last NextReader call it handed a message to
 }
 
 func (r *reader) inMessage() bool { return r.in }
 
 func (r *reader) releaseMessage() {
+	r.cutStream()
 	if r.msg != nil {
 		putBuf(r.msg)
 		r.msg = nil
@@ -166,6 +170,9 @@ func (r *reader) feed(b []byte) {
 			// The message is delivered before the next event is parsed:
 			// when Messages is full, the reader waits here
 			// (backpressure).
+			if r.stream(ev) {
+				break // handed to a MessageReader
+			}
 			if m, ok := r.data(ev); ok {
 				r.deliver(m)
 			}
@@ -193,7 +200,7 @@ const (
 // being assembled (whole messages only, not streaming), input still to
 // parse, a control frame, a frame an extension decodes, or a short rest.
 func (r *reader) direct() []byte {
-	if r.msg == nil {
+	if r.msg == nil || r.c.want.Load() != nil { // a NextReader call may claim it
 		return nil
 	}
 	if r.c.readClosed.Load() {
@@ -303,6 +310,10 @@ func (r *reader) deliver(m Message) {
 		return
 	}
 	r.c.received(&m)
+	if r.handOff(m) {
+		return // to a NextReader call
+	}
+	defer r.c.delivering.Store(false)
 	select {
 	case r.c.msgs <- m:
 		return

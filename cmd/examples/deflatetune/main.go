@@ -1,17 +1,12 @@
 package main
 
 import (
-	"github.com/tetherws/tether/internal/corpus"
-
-	"bytes"
-	stdflate "compress/flate"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,143 +14,205 @@ import (
 	"time"
 
 	"github.com/tetherws/tether/compress"
-	"github.com/tetherws/tether/ws"
+	"github.com/tetherws/tether/internal/corpus"
 )
 
 func main() {
-	dir := flag.String("dir", "", "directory of messages, one per file (default: generated JSON)")
-	n := flag.Int("n", 2000, "number of generated messages")
-	seed := flag.Uint64("seed", 1, "seed of the generated corpus")
-	levelsFlag := flag.String("levels", "1,3,5,6,9", "compression levels")
-	conns := flag.Int("conns", 64, "connections the cold measurement spreads messages over")
-	rounds := flag.Int("rounds", 3, "measurements per setting (the fastest is kept)")
-	dump := flag.String("dump", "", "write the messages to this directory, one per file, and exit")
-	flag.Parse()
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "deflatetune:", err)
+		os.Exit(1)
+	}
+}
 
-	msgs, err := loadMessages(*dir, *n, *seed)
+// run parses the command line and prints the table to out.
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("deflatetune", flag.ContinueOnError)
+	fs.SetOutput(out)
+	n := fs.Int("n", 2000, "number of generated messages (without CORPUS)")
+	seed := fs.Uint64("seed", 1, "seed of the generated corpus")
+	levelsFlag := fs.String("levels", "1,3,5,6,9,-2", "compression levels (1..9, or -2 for Huffman only)")
+	bitsFlag := fs.String("bits", "9,10,11,12,13,14,15", "window bits")
+	conns := fs.Int("conns", 64, "connections the cold measurement spreads messages over")
+	memConns := fs.Int("memconns", 256, "connections whose memory is measured")
+	minTime := fs.Duration("mintime", 200*time.Millisecond, "least duration of one timed run")
+	rounds := fs.Int("rounds", 3, "timed runs per measurement (the fastest is kept)")
+	dump := fs.String("dump", "", "write the generated messages to this directory, one per file, and exit")
+	fs.Usage = func() {
+		fmt.Fprintln(out, "usage: deflatetune [flags] [CORPUS]\n\nCORPUS is a directory with one message per file. Flags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return errors.New("more than one corpus directory")
+	}
+	dir := fs.Arg(0)
+	msgs, err := loadMessages(dir, *n, *seed)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	if *dump != "" {
-		if err := os.MkdirAll(*dump, 0o755); err != nil {
-			log.Fatal(err)
-		}
-		for i, m := range msgs {
-			if err := os.WriteFile(filepath.Join(*dump, fmt.Sprintf("%06d.json", i)), m, 0o644); err != nil {
-				log.Fatal(err)
+		return dumpMessages(*dump, msgs)
+	}
+	levels, err := ints(*levelsFlag)
+	if err != nil {
+		return fmt.Errorf("-levels: %w", err)
+	}
+	bits, err := ints(*bitsFlag)
+	if err != nil {
+		return fmt.Errorf("-bits: %w", err)
+	}
+	s := settings{minTime: *minTime, rounds: *rounds, conns: max(*conns, 1), memConns: max(*memConns, 1)}
+	rows, def, err := measureAll(bits, levels, msgs, s)
+	if err != nil {
+		return err
+	}
+	ref, err := stdlibResult(msgs, s)
+	if err != nil {
+		return err
+	}
+	source := dir
+	if source == "" {
+		source = "a generated JSON stream"
+	}
+	printTable(out, msgs, source, s, rows, def, ref)
+	return nil
+}
+
+// measureAll measures every window and level, and the defaults (12 bits,
+// level 5), measured first so that every row is compared with the same
+// numbers.
+func measureAll(bits, levels []int, msgs [][]byte, s settings) ([]result, result, error) {
+	if _, err := measure(compress.DefaultWindowBits, compress.DefaultLevel, msgs, s); err != nil { // warm up
+		return nil, result{}, err
+	}
+	def, err := measure(compress.DefaultWindowBits, compress.DefaultLevel, msgs, s)
+	if err != nil {
+		return nil, result{}, err
+	}
+	var rows []result
+	for _, b := range bits {
+		for _, l := range levels {
+			r := def
+			if b != def.bits || l != def.level {
+				if r, err = measure(b, l, msgs, s); err != nil {
+					return nil, result{}, err
+				}
 			}
+			rows = append(rows, r)
 		}
-		return
 	}
-	var levels []int
-	for _, s := range strings.Split(*levelsFlag, ",") {
-		l, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			log.Fatalf("bad level %q", s)
-		}
-		levels = append(levels, l)
-	}
+	return rows, def, nil
+}
+
+// printTable prints the rows like the table of Python's compression guide:
+// window bits × level, memory, size and time, each also relative to the
+// defaults.
+func printTable(out io.Writer, msgs [][]byte, source string, s settings, rows []result, def, ref result) {
 	plain := 0
 	for _, m := range msgs {
 		plain += len(m)
 	}
-	fmt.Printf("%d messages, %d bytes, %d bytes on average; %s\n\n", len(msgs), plain, plain/len(msgs), clockName)
-
-	type result struct {
-		bits, level int
-		mem         int
-		ratio       float64
-		hot, cold   time.Duration
+	_, cpuOK := cpuTime()
+	clock := "wall-clock and process CPU"
+	if !cpuOK {
+		clock = "wall-clock (no CPU clock here)"
 	}
-	measure := func(bits, level int) result {
-		o := compress.Options{Level: level, ServerMaxWindowBits: bits, ClientMaxWindowBits: bits}
-		r := result{bits: bits, level: level, mem: 1<<bits + 1<<max(bits, 9)}
-		r.hot, r.cold = time.Duration(1<<63-1), time.Duration(1<<63-1)
-		for range *rounds {
-			ratio, hot := run(o, msgs, 1)
-			_, cold := run(o, msgs, *conns)
-			r.ratio, r.hot, r.cold = ratio, min(r.hot, hot), min(r.cold, cold)
-		}
-		return r
-	}
-	measure(compress.DefaultWindowBits, compress.DefaultLevel) // warm up
-	def := measure(compress.DefaultWindowBits, compress.DefaultLevel)
+	fmt.Fprintf(out, "%d messages from %s, %d bytes, %d on average.\n", len(msgs), source, plain, plain/len(msgs))
+	fmt.Fprintf(out, "Memory measured over %d connections; %s time per message (compress + inflate),\n", s.memConns, clock)
+	fmt.Fprintf(out, "best of %d runs of at least %v; cold spreads messages over %d connections.\n\n", max(s.rounds, 1), s.minTime, s.conns)
 
-	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "bits\tlevel\tmemory/conn\tratio\tvs default\thot µs/msg\tvs default\tcold µs/msg\tvs default\t")
-	for bits := 9; bits <= 15; bits++ {
-		for _, level := range levels {
-			r := measure(bits, level)
-			if bits == def.bits && level == def.level {
-				r = def
-			}
-			fmt.Fprintf(w, "%d\t%d\t%s\t%.3f\t%+.1f%%\t%.2f\t%.2fx\t%.2f\t%.2fx\t\n",
-				r.bits, r.level, kib(r.mem), r.ratio, 100*(r.ratio/def.ratio-1),
-				us(r.hot), float64(r.hot)/float64(def.hot), us(r.cold), float64(r.cold)/float64(def.cold))
-		}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "bits\tlevel\tmemory/conn\tvs default\tsize\tvs default\thot wall ns\thot cpu ns\tvs default\tcold wall ns\tcold cpu ns\tvs default\t")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%.1f%%\t%s\t%d\t%s\t%s\t%d\t%s\t%s\t\n",
+			r.bits, levelName(r.level), kib(r.mem), pct(r.mem, def.mem), 100*r.size, pct(r.size, def.size),
+			r.hot.wall.Nanoseconds(), ns(r.hot.cpu), times(r.hot, def.hot),
+			r.cold.wall.Nanoseconds(), ns(r.cold.cpu), times(r.cold, def.cold))
 	}
 	w.Flush()
-	ratio, t, mem := runStdlib(msgs)
-	fmt.Printf("\nFor reference, compress/flate level 6 with a 15-bit window, one writer and one reader\n"+
-		"kept per connection (as zlib-based peers do): ratio %.3f (%+.1f%%), %.2f µs/msg, %s per idle connection.\n",
-		ratio, 100*(ratio/def.ratio-1), us(t), kib(mem))
-	fmt.Println()
-	fmt.Println("memory/conn: history an idle connection keeps (sent + received windows, one endpoint);")
-	fmt.Println("compressors and decompressors are pooled. ratio: compressed/plain payload bytes;")
-	fmt.Println("times: compress + inflate one message. Below 15 bits, klauspost/compress has one")
-	fmt.Println("window-limited encoder (about level 5), so the level only matters at 15 bits.")
+	fmt.Fprintf(out, "\nFor reference, compress/flate at level 6 with a 15-bit window, one writer and one\n"+
+		"reader kept per connection (as zlib-based peers do): %s per connection (%s), size %.1f%% (%s),\n"+
+		"hot %d ns wall, %s ns cpu per message (%s).\n",
+		kib(ref.mem), pct(ref.mem, def.mem), 100*ref.size, pct(ref.size, def.size),
+		ref.hot.wall.Nanoseconds(), ns(ref.hot.cpu), times(ref.hot, def.hot))
+	fmt.Fprintln(out, `
+memory/conn: the heap one endpoint keeps between messages (history windows and state);
+compressors and decompressors are pooled and shared, not counted. An idle connection
+also stores its windows compressed (compress.Options.IdleAfter), about a quarter for
+text. size: compressed/plain payload bytes. Below 15 bits, klauspost/compress has one
+window-limited encoder (about level 5), so the level matters at 15 bits, for messages
+without history, and for Huffman only (-2).`)
 }
 
-// runStdlib measures the standard library with a writer and a reader kept
-// for the connection, and returns the ratio, the time per message and the
-// memory of the pinned writer and reader.
-func runStdlib(msgs [][]byte) (float64, time.Duration, int) {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	var out, stream bytes.Buffer
-	fw, _ := stdflate.NewWriter(&out, 6)
-	fr := stdflate.NewReader(&stream)
-	buf := make([]byte, 1<<20)
-	runtime.ReadMemStats(&after)
-	mem := int(after.HeapAlloc-before.HeapAlloc) - len(buf)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	wire, plain := 0, 0
-	start := clock()
-	for _, m := range msgs {
-		out.Reset()
-		fw.Write(m)
-		fw.Flush()
-		wire += out.Len() - 4
-		plain += len(m)
-		stream.Write(out.Bytes())
-		if n, err := io.ReadAtLeast(fr, buf, len(m)); err != nil || n != len(m) {
-			log.Fatal("stdlib round trip failed")
+func levelName(l int) string {
+	if l == compress.HuffmanOnly {
+		return "huffman"
+	}
+	return strconv.Itoa(l)
+}
+
+func kib(n float64) string { return fmt.Sprintf("%.2f KiB", n/1024) }
+
+// pct is v relative to def, in percent.
+func pct(v, def float64) string {
+	if def == 0 {
+		return "-"
+	}
+	d := 100 * (v/def - 1)
+	if d > -0.05 && d < 0.05 {
+		return "="
+	}
+	return fmt.Sprintf("%+.1f%%", d)
+}
+
+// ns prints a CPU time, or "-" when it is not measured.
+func ns(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return strconv.FormatInt(d.Nanoseconds(), 10)
+}
+
+// times is t relative to def: by CPU time where measured, else by wall.
+func times(t, def timing) string {
+	if t.cpu > 0 && def.cpu > 0 {
+		return fmt.Sprintf("%.2fx", float64(t.cpu)/float64(def.cpu))
+	}
+	return fmt.Sprintf("%.2fx", float64(t.wall)/float64(def.wall))
+}
+
+func ints(list string) ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, v)
 	}
-	elapsed := clock() - start
-	return float64(wire) / float64(plain), elapsed / time.Duration(len(msgs)), mem
+	return out, nil
 }
 
-func kib(n int) string {
-	if n%1024 == 0 {
-		return fmt.Sprintf("%d KiB", n/1024)
-	}
-	return fmt.Sprintf("%.2f KiB", float64(n)/1024)
-}
-
-func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
-
+// loadMessages reads one message per regular file of dir, in name order,
+// or generates n messages when dir is "".
 func loadMessages(dir string, n int, seed uint64) ([][]byte, error) {
 	if dir == "" {
+		if n <= 0 {
+			return nil, errors.New("-n must be positive")
+		}
 		return corpus.Messages(seed, n), nil
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(entries))
+	var names []string
 	for _, e := range entries {
 		if e.Type().IsRegular() {
 			names = append(names, e.Name())
@@ -168,85 +225,25 @@ func loadMessages(dir string, n int, seed uint64) ([][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		msgs = append(msgs, b)
+		if len(b) > 0 {
+			msgs = append(msgs, b)
+		}
 	}
 	if len(msgs) == 0 {
-		return nil, fmt.Errorf("no files in %s", dir)
+		return nil, fmt.Errorf("no messages in %s", dir)
 	}
 	return msgs, nil
 }
 
-// pair is one connection: the server's extension compresses, the client's
-// inflates.
-type pair struct {
-	enc, dec ws.Extension
-}
-
-func newPair(o compress.Options) pair {
-	cf, err := compress.NewClientFactory(o)
-	if err != nil {
-		log.Fatal(err)
+// dumpMessages writes msgs to dir, one per file.
+func dumpMessages(dir string, msgs [][]byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
-	sf, err := compress.NewServerFactory(o)
-	if err != nil {
-		log.Fatal(err)
-	}
-	params, server, err := sf.Negotiate(cf.Offer(), nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	client, err := cf.Accept(params, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	return pair{enc: server, dec: client}
-}
-
-func (p pair) close() {
-	ws.CloseExtensions([]ws.Extension{p.enc, p.dec})
-}
-
-// run sends msgs over conns connections in turn and returns the ratio and
-// the time per message.
-func run(o compress.Options, msgs [][]byte, conns int) (float64, time.Duration) {
-	pairs := make([]pair, conns)
-	for i := range pairs {
-		pairs[i] = newPair(o)
-	}
-	defer func() {
-		for _, p := range pairs {
-			p.close()
-		}
-	}()
-	send := func(p pair, m []byte) int {
-		f := ws.Frame{Opcode: ws.OpText, Fin: true, Payload: m}
-		if err := p.enc.Encode(&f); err != nil {
-			log.Fatal(err)
-		}
-		n := len(f.Payload)
-		if f.Rsv != 0 {
-			if err := p.dec.Decode(&f, -1); err != nil {
-				log.Fatal(err)
-			}
-		}
-		if len(f.Payload) != len(m) {
-			log.Fatal("round trip failed")
-		}
-		return n
-	}
-	// Warm up the pools and the histories.
-	for i, m := range msgs[:min(len(msgs), 2*conns)] {
-		send(pairs[i%conns], m)
-	}
-	runtime.GC()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	wire, plain := 0, 0
-	start := clock()
 	for i, m := range msgs {
-		wire += send(pairs[i%conns], m)
-		plain += len(m)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%06d.json", i)), m, 0o644); err != nil {
+			return err
+		}
 	}
-	elapsed := clock() - start
-	return float64(wire) / float64(plain), elapsed / time.Duration(len(msgs))
+	return nil
 }
