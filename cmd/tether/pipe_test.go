@@ -295,7 +295,7 @@ func TestInterruptClosesWith1000(t *testing.T) {
 func TestHeadersOriginSubprotocol(t *testing.T) {
 	got := make(chan http.Header, 1)
 	opts := tether.ServerOptions{
-		Handshake: tether.ServerHandshake{Subprotocols: []string{"b"}},
+		Handshake: tether.ServerHandshake{Subprotocols: []string{"b"}, Origins: []string{"https://example.test"}},
 		ProcessRequest: func(ctx context.Context, r *http.Request) (*tether.Response, error) {
 			got <- r.Header.Clone()
 			return nil, nil

@@ -216,7 +216,8 @@ func serve(ctx context.Context, cfg serveConfig, io stdio, ready func(url string
 	default:
 		handler = echo
 	}
-	handler = logged(handler, log)
+	var closedLogs sync.WaitGroup // the "connection closed" lines still to print
+	handler = logged(handler, log, &closedLogs)
 
 	srv := &tether.Server{Handler: handler, Options: opts}
 	scheme := "ws"
@@ -249,6 +250,7 @@ func serve(ctx context.Context, cfg serveConfig, io stdio, ready func(url string
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)
+	closedLogs.Wait()
 	if serr := <-served; !errors.Is(serr, tether.ErrServerClosed) && err == nil {
 		err = serr
 	}
@@ -289,15 +291,18 @@ func originPatterns(origins []string) ([]*regexp.Regexp, error) {
 	return res, nil
 }
 
-// logged wraps a handler with the logs of --verbose.
-func logged(h tether.Handler, log *slog.Logger) tether.Handler {
+// logged wraps a handler with the logs of --verbose; pending counts the
+// "connection closed" lines not printed yet, which Shutdown waits for.
+func logged(h tether.Handler, log *slog.Logger, pending *sync.WaitGroup) tether.Handler {
 	if !log.Enabled(context.Background(), slog.LevelInfo) {
 		return h
 	}
 	return func(ctx context.Context, c *tether.Conn) error {
 		log.Info("connection opened", "id", c.ID(), "remote", c.RemoteAddr().String(), "uri", c.Request().RequestURI)
 		err := h(ctx, c)
+		pending.Add(1)
 		go func() {
+			defer pending.Done()
 			<-c.Done()
 			st := c.CloseStatus()
 			log.Info("connection closed", "id", c.ID(), "code", int(st.Code()), "reason", st.Reason())
