@@ -389,7 +389,7 @@ func TestWriteFailureEndsTheConnectionWithTheNetworkError(t *testing.T) {
 					}
 				}
 				// "one" fills the queue; the reader waits to deliver "two".
-				eventually(t, "the queue is full", func() bool { return len(p.client.Messages()) == 1 })
+				eventually(t, "the reader waits to deliver two", p.client.held.Load)
 			}
 			p.cf.setRule(func(u unit) action { return fail })
 			if err := p.client.SendText(testCtx(t), "doomed"); err != nil {
