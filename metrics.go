@@ -38,3 +38,8 @@ type ConnStats = runtime.ConnStats
 // ServerStats is a snapshot of a Server's counters (Server.Stats);
 // Server.StatsVar publishes them with expvar.
 type ServerStats = runtime.ServerStats
+
+// SkipReason names why a broadcast skipped a connection (the error the
+// Observer.Skipped hook gets) as a metric label value: "not_open",
+// "fragmented", "slow" or "error".
+func SkipReason(err error) string { return runtime.SkipReason(err) }

@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/tetherws/tether/ws"
@@ -110,6 +112,34 @@ type CloseEvent struct {
 	Duration time.Duration
 	// Side is the connection's side, ws.Client or ws.Server.
 	Side ws.Side
+}
+
+// CodeLabels returns the codes of the close frames sent and received as
+// metric label values: the number, or "none" for a frame not exchanged.
+func (e CloseEvent) CodeLabels() (sent, rcvd string) {
+	sent, rcvd = "none", "none"
+	if e.Status != nil && e.Status.Sent != nil {
+		sent = strconv.Itoa(int(e.Status.Sent.Code))
+	}
+	if e.Status != nil && e.Status.Rcvd != nil {
+		rcvd = strconv.Itoa(int(e.Status.Rcvd.Code))
+	}
+	return sent, rcvd
+}
+
+// SkipReason names why a broadcast skipped a connection (the error the
+// Skipped hook gets) as a metric label value: "not_open", "fragmented",
+// "slow" or "error".
+func SkipReason(err error) string {
+	switch {
+	case errors.Is(err, ErrSlowConnection):
+		return "slow"
+	case errors.Is(err, ErrFragmentedSend):
+		return "fragmented"
+	case errors.Is(err, ErrNotOpen):
+		return "not_open"
+	}
+	return "error"
 }
 
 // RejectEvent describes an opening handshake answered with an HTTP

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -97,7 +96,7 @@ func (in *instruments) observer() *tether.Observer {
 			s := sideIndex(e.Side)
 			in.open.Add(ctx, -1, in.side[s]...)
 			in.duration.Record(ctx, e.Duration.Seconds(), in.sideRecord[s]...)
-			sent, rcvd := closeCodes(e)
+			sent, rcvd := e.CodeLabels()
 			in.closed.Add(ctx, 1, metric.WithAttributes(
 				attribute.String("side", e.Side.String()), attribute.String("initiator", e.Initiator.String()),
 				attribute.String("close.code.sent", sent), attribute.String("close.code.received", rcvd)))
@@ -124,7 +123,7 @@ func (in *instruments) observer() *tether.Observer {
 		Written: func(_ *tether.Conn, n int) { in.wireBytes.Add(ctx, int64(n), in.dirOut...) },
 		Latency: func(_ *tether.Conn, rtt time.Duration) { in.rtt.Record(ctx, rtt.Seconds()) },
 		Skipped: func(_ *tether.Conn, reason error) {
-			in.skipped.Add(ctx, 1, in.skipReasons[SkipReason(reason)]...)
+			in.skipped.Add(ctx, 1, in.skipReasons[tether.SkipReason(reason)]...)
 		},
 	}
 }
@@ -143,31 +142,4 @@ func typeIndex(t tether.Opcode) int {
 		return 0
 	}
 	return 1
-}
-
-// closeCodes returns the codes of the close frames sent and received, or
-// "none".
-func closeCodes(e tether.CloseEvent) (sent, rcvd string) {
-	sent, rcvd = "none", "none"
-	if e.Status != nil && e.Status.Sent != nil {
-		sent = strconv.Itoa(int(e.Status.Sent.Code))
-	}
-	if e.Status != nil && e.Status.Rcvd != nil {
-		rcvd = strconv.Itoa(int(e.Status.Rcvd.Code))
-	}
-	return sent, rcvd
-}
-
-// SkipReason names why a broadcast skipped a connection, as the reason
-// attribute says it: "not_open", "fragmented", "slow" or "error".
-func SkipReason(err error) string {
-	switch {
-	case errors.Is(err, tether.ErrSlowConnection):
-		return "slow"
-	case errors.Is(err, tether.ErrFragmentedSend):
-		return "fragmented"
-	case errors.Is(err, tether.ErrNotOpen):
-		return "not_open"
-	}
-	return "error"
 }

@@ -1,7 +1,6 @@
 package tetherprom
 
 import (
-	"errors"
 	"strconv"
 	"time"
 
@@ -131,7 +130,7 @@ func (m *Metrics) Observer() *tether.Observer {
 			s := sideIndex(c)
 			m.openBySide[s].Dec()
 			m.durationBySide[s].Observe(e.Duration.Seconds())
-			sent, rcvd := closeCodes(e)
+			sent, rcvd := e.CodeLabels()
 			m.closed.WithLabelValues(e.Side.String(), e.Initiator.String(), sent, rcvd).Inc()
 		},
 		Rejected: func(e tether.RejectEvent) {
@@ -155,7 +154,7 @@ func (m *Metrics) Observer() *tether.Observer {
 		Written: func(_ *tether.Conn, n int) { m.wireOut.Add(float64(n)) },
 		Latency: func(_ *tether.Conn, rtt time.Duration) { m.rtt.Observe(rtt.Seconds()) },
 		Skipped: func(_ *tether.Conn, reason error) {
-			m.skipped.WithLabelValues(SkipReason(reason)).Inc()
+			m.skipped.WithLabelValues(tether.SkipReason(reason)).Inc()
 		},
 	}
 }
@@ -174,31 +173,4 @@ func typeIndex(t tether.Opcode) int {
 		return 0
 	}
 	return 1
-}
-
-// closeCodes returns the codes of the close frames sent and received, or
-// "none".
-func closeCodes(e tether.CloseEvent) (sent, rcvd string) {
-	sent, rcvd = "none", "none"
-	if e.Status != nil && e.Status.Sent != nil {
-		sent = strconv.Itoa(int(e.Status.Sent.Code))
-	}
-	if e.Status != nil && e.Status.Rcvd != nil {
-		rcvd = strconv.Itoa(int(e.Status.Rcvd.Code))
-	}
-	return sent, rcvd
-}
-
-// SkipReason names why a broadcast skipped a connection, as the reason
-// label says it: "not_open", "fragmented", "slow" or "error".
-func SkipReason(err error) string {
-	switch {
-	case errors.Is(err, tether.ErrSlowConnection):
-		return "slow"
-	case errors.Is(err, tether.ErrFragmentedSend):
-		return "fragmented"
-	case errors.Is(err, tether.ErrNotOpen):
-		return "not_open"
-	}
-	return "error"
 }
