@@ -203,6 +203,10 @@ func serve(ctx context.Context, cfg serveConfig, io stdio, ready func(url string
 	}
 	opts.Handshake.OriginPatterns = patterns
 	opts.Handshake.AllowMissingOrigin = cfg.allowNoOrigin
+	// A test and development tool, as websocketd is: without --origin,
+	// pages of every origin may connect (a library Server accepts only
+	// its own origin by default).
+	opts.InsecureSkipOriginCheck = len(patterns) == 0
 
 	var handler tether.Handler
 	switch cfg.mode {

@@ -241,6 +241,10 @@ func TestServeOriginPolicy(t *testing.T) {
 	s2 := startServe(t, "--origin", "https://example.com", "--allow-no-origin")
 	c := dial(t, s2.url, nil)
 	c.CloseNow()
+	// Without --origin, as documented, pages of every origin may connect.
+	s3 := startServe(t)
+	c = dial(t, s3.url, &tether.DialOptions{Origin: "https://another-site.example"})
+	c.CloseNow()
 }
 
 func TestServeTLS(t *testing.T) {
