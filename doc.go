@@ -66,6 +66,13 @@
 // Options.WriteLimit bytes wait to be written. Cancelling a call abandons
 // that call, never the connection: a frame is always written whole.
 //
+// Messages() is closed as soon as the peer has sent its last frame (its
+// close frame, or one that breaks the protocol), after the last message it
+// sent: answer those messages and they go out before the close frame the
+// peer is owed, which follows when you Close, your handler returns, you
+// call Err, or Messages() has stayed drained for a moment. So an echo of
+// "message, bad frame" is "echo, close 1002", whatever the chop.
+//
 // When a connection ends, Messages() is closed, Done() is closed once its
 // goroutines have returned, and Err() says how it ended: nil for a clean
 // closing handshake, otherwise a *CloseError (errors.As) that carries the
