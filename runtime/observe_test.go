@@ -140,7 +140,13 @@ func TestObserverSeesAConnectionsLife(t *testing.T) {
 		if conn == sc {
 			obs = srvObs
 		}
-		if got := obs.kinds(conn); strings.Join(got, " ") != strings.Join(want, " ") {
+		got := obs.kinds(conn)
+		if conn == c && len(got) == len(want) && got[1] == "received" && got[2] == "sent" {
+			// The echo may arrive (and be observed by the reader) before
+			// the sender's goroutine observes its own write.
+			got[1], got[2] = got[2], got[1]
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("%v events %v, want %v", conn.side, got, want)
 		}
 	}
