@@ -250,7 +250,7 @@ func (r *MessageReader) next(ctx context.Context) error {
 				d := make([]byte, 0, len(r.carry)+len(m.Data))
 				d = append(append(d, r.carry...), m.Data...)
 				m.Release()
-				m.Data, m.buf = d, nil
+				m.Data, m.blk = d, nil
 				r.carry = nil
 			}
 			r.setPiece(m)
@@ -280,7 +280,7 @@ func (r *MessageReader) next(ctx context.Context) error {
 
 // recycle hands back the current piece, once read.
 func (r *MessageReader) recycle() {
-	if r.msg.buf != nil {
+	if r.msg.blk != nil {
 		r.msg.Release()
 		r.msg = Message{}
 	}

@@ -155,10 +155,16 @@ func (r *reader) claim(ev ws.Event) bool {
 		// The message was being assembled for Messages: what came so far
 		// is the first piece (validated, but perhaps ending inside a UTF-8
 		// sequence).
-		b := *r.msg
-		putBuf(r.msg)
+		b := r.msg
 		r.msg = nil
-		r.push(s, b, false)
+		r.push(s, b.b, false)
+		b.release()
+	}
+	if r.partBlk != nil {
+		b := r.partBlk
+		r.push(s, r.part, false)
+		r.part, r.partBlk = nil, nil
+		b.release()
 	}
 	return true
 }

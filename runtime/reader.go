@@ -50,6 +50,9 @@ func (c *Conn) readLoop() error {
 				rawio.PutReadBuf(big)
 				big = nil
 			}
+			if n < len(buf) {
+				r.idle()
+			}
 		}
 		if err != nil {
 			return c.readEOF(err)
@@ -81,6 +84,9 @@ func (c *Conn) readRaw(r *reader) error {
 		if buf != nil {
 			c.readBytes(n)
 			r.feed((*buf)[:n])
+			if n < len(*buf) {
+				r.idle() // the socket is drained, for now
+			}
 			c.rio.Done(buf)
 		}
 		if err != nil {
@@ -99,10 +105,15 @@ func (c *Conn) readEOF(err error) error {
 
 // reader is the receive state of the reader goroutine.
 type reader struct {
-	c   *Conn
-	msg *[]byte // message being assembled (whole-message mode)
-	typ ws.Opcode
-	in  bool // a message is in progress
+	c    *Conn
+	msg  *block // message being assembled (whole-message mode)
+	open *block // the shared block small messages are carved from
+	// part is a small message being assembled in place in a shared
+	// block (partBlk): its size was known from its first piece.
+	part    []byte
+	partBlk *block
+	typ     ws.Opcode
+	in      bool // a message is in progress
 
 	s         *msgStream // the message handed to a MessageReader
 	lastClaim *nextReq   // the last NextReader call it handed a message to
@@ -113,9 +124,14 @@ func (r *reader) inMessage() bool { return r.in }
 func (r *reader) releaseMessage() {
 	r.cutStream()
 	if r.msg != nil {
-		putBuf(r.msg)
+		r.msg.release()
 		r.msg = nil
 	}
+	if r.partBlk != nil {
+		r.partBlk.release()
+		r.part, r.partBlk = nil, nil
+	}
+	r.idle()
 }
 
 // feed hands b to the protocol and dispatches every event.
@@ -154,6 +170,10 @@ func (r *reader) feed(b []byte) {
 			c.startCloseTimerLocked()
 			continue
 		}
+		var rest int64
+		if ev.Kind == ws.EventData && ev.First && !ev.Fin {
+			rest = c.proto.MessageRemaining()
+		}
 		c.kickLocked()
 		c.mu.Unlock()
 		if c.debugOn() {
@@ -173,7 +193,7 @@ func (r *reader) feed(b []byte) {
 			if r.stream(ev) {
 				break // handed to a MessageReader
 			}
-			if m, ok := r.data(ev); ok {
+			if m, ok := r.data(ev, rest); ok {
 				r.deliver(m)
 			}
 		}
@@ -215,8 +235,8 @@ func (r *reader) direct() []byte {
 		return nil
 	}
 	n := int(min(rem, directMax))
-	*r.msg = slices.Grow(*r.msg, n)
-	b := *r.msg
+	r.msg.b = slices.Grow(r.msg.b, n)
+	b := r.msg.b
 	return b[len(b) : len(b)+n]
 }
 
@@ -253,47 +273,68 @@ func (r *reader) feedDirect(p []byte) {
 	if c.debugOn() {
 		c.logEvent(ev)
 	}
-	*r.msg = (*r.msg)[:len(*r.msg)+len(p)] // the payload is in place
+	r.msg.b = r.msg.b[:len(r.msg.b)+len(p)] // the payload is in place
 	if !ev.Fin {
 		return
 	}
 	b := r.msg
 	r.msg = nil
 	r.in = false
-	r.deliver(Message{Type: r.typ, Data: *b, First: true, Fin: true, valid: true, buf: b})
+	r.deliver(Message{Type: r.typ, Data: b.b, First: true, Fin: true, valid: true, blk: b})
 }
 
 // data handles a piece of a data message: it copies it (Payload is valid
 // only until the next Next) and returns the message to deliver, if one is
-// complete (or, in streaming mode, the piece).
-func (r *reader) data(ev ws.Event) (Message, bool) {
+// complete (or, in streaming mode, the piece). rest is, for the first
+// piece of a message that ends with its first frame, the bytes of it
+// still to come.
+func (r *reader) data(ev ws.Event, rest int64) (Message, bool) {
 	if r.c.opts.Streaming {
-		b := getBuf()
-		*b = append(*b, ev.Payload...)
+		d, b := r.copyMessage(ev.Payload)
 		r.in = !ev.Fin
 		whole := ev.First && ev.Fin
-		return Message{Type: ev.Opcode, Data: *b, First: ev.First, Fin: ev.Fin, valid: whole, buf: b}, true
+		return Message{Type: ev.Opcode, Data: d, First: ev.First, Fin: ev.Fin, valid: whole, blk: b}, true
 	}
 	if ev.First {
 		r.typ = ev.Opcode
 		r.in = true
 		if ev.Fin {
-			// One piece: copy once into a pooled buffer of the right size.
-			b := getBuf()
-			*b = append(*b, ev.Payload...)
+			// One piece: copy once, into a shared block when small.
+			d, b := r.copyMessage(ev.Payload)
 			r.in = false
-			return Message{Type: ev.Opcode, Data: *b, First: true, Fin: true, valid: true, buf: b}, true
+			return Message{Type: ev.Opcode, Data: d, First: true, Fin: true, valid: true, blk: b}, true
 		}
-		r.msg = getBuf()
+		if n := int64(len(ev.Payload)) + rest; rest > 0 && n <= carveMax {
+			// A small message cut by the end of a read: its size is
+			// known, so it is assembled in place in a shared block.
+			r.part, r.partBlk = r.reserve(int(n))
+		} else {
+			r.msg = ownBlock()
+			if rest > 0 {
+				// Room for the whole message at once (at most
+				// directMax: its frame header alone decides n).
+				r.msg.b = slices.Grow(r.msg.b, int(min(n, directMax)))
+			}
+		}
 	}
-	*r.msg = append(*r.msg, ev.Payload...)
+	if r.partBlk != nil {
+		r.part = append(r.part, ev.Payload...)
+		if !ev.Fin {
+			return Message{}, false
+		}
+		m := Message{Type: r.typ, Data: r.part, First: true, Fin: true, valid: true, blk: r.partBlk}
+		r.part, r.partBlk = nil, nil
+		r.in = false
+		return m, true
+	}
+	r.msg.b = append(r.msg.b, ev.Payload...)
 	if !ev.Fin {
 		return Message{}, false
 	}
 	b := r.msg
 	r.msg = nil
 	r.in = false
-	return Message{Type: r.typ, Data: *b, First: true, Fin: true, valid: true, buf: b}, true
+	return Message{Type: r.typ, Data: b.b, First: true, Fin: true, valid: true, blk: b}, true
 }
 
 // deliver puts m on the Messages channel, waiting while it is full

@@ -162,6 +162,16 @@ func (p *Protocol) PayloadRemaining() int64 {
 	return p.remaining
 }
 
+// MessageRemaining is PayloadRemaining when the current frame is the last
+// of its message, so that the caller knows the size of the whole message
+// from its first piece; otherwise 0.
+func (p *Protocol) MessageRemaining() int64 {
+	if !p.hdr.Fin {
+		return 0
+	}
+	return p.PayloadRemaining()
+}
+
 // errNoPayloadDue is returned by FeedPayload called with more bytes than
 // PayloadRemaining allows.
 var errNoPayloadDue = errors.New("ws: FeedPayload with more bytes than PayloadRemaining")
