@@ -6,7 +6,7 @@ PKGS     := ./...
 # root one: they keep NATS, Prometheus and OpenTelemetry out of the
 # library's go.mod. test/bench is a module too, but has its own targets
 # (bench, bench-quick).
-NESTED   := runtime/hub/natsbroker cmd/examples/natschat metrics/tetherprom metrics/tetherotel cmd/examples/chat
+NESTED   := runtime/hub/natsbroker cmd/examples/natschat metrics/tetherprom metrics/tetherotel cmd/examples/chat test/bench
 # in-each runs its argument in the root module, then in each nested one.
 in-each   = set -e; for m in . $(NESTED); do echo "($$m) $(1)"; (cd $$m && $(1)); done
 

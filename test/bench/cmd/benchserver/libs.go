@@ -17,41 +17,43 @@ import (
 	gorilla "github.com/gorilla/websocket"
 	"github.com/lxzan/gws"
 
+	"github.com/tetherws/tether"
 	"github.com/tetherws/tether/runtime"
-	"github.com/tetherws/tether/ws"
 )
 
 // tether: runtime.Server with the default options (UTF-8 validation,
-// keepalive, limits); the handler ranges over Messages and echoes each
-// message with SendMessage (the documented way to echo or forward a
-// received message: its text was validated on receipt), then hands its
-// buffer back with Release; broadcast with runtime.Broadcast (validate and
-// frame once, skip slow clients). Compression is whatever the runtime
-// negotiates by default.
+// keepalive, limits); the echo handler is the README's Quick Start,
+// verbatim (a test holds them equal): it ranges over Messages and sends
+// each message back with SendMessage, and never calls Release; broadcast
+// with runtime.Broadcast (validate and frame once, skip slow clients).
+// Compression is whatever the runtime negotiates by default.
 func tetherServer(bcast bool) func(net.Listener) error {
 	var reg registry[*runtime.Conn]
-	srv := &runtime.Server{Handler: func(ctx context.Context, c *runtime.Conn) error {
-		if bcast {
+	handler := echo
+	if bcast {
+		handler = func(ctx context.Context, c *runtime.Conn) error {
 			reg.add(c)
 			defer reg.remove(c)
-		}
-		for m := range c.Messages() {
-			if bcast {
+			for m := range c.Messages() {
 				reg.all(func(conns []*runtime.Conn) { _ = runtime.Broadcast(ctx, conns, m.Type, m.Data) })
 				m.Release()
-				continue
 			}
-			err := c.SendMessage(ctx, m)
-			m.Release()
-			if err != nil {
-				return err
-			}
+			return nil
 		}
-		return nil
-	}}
+	}
+	srv := &runtime.Server{Handler: handler}
 	srv.Options.MaxMessageSize = maxMessage
-	_ = ws.OpText
 	return srv.Serve
+}
+
+// echo is the README's Quick Start handler.
+func echo(ctx context.Context, c *tether.Conn) error {
+	for msg := range c.Messages() { // closed when the connection ends
+		if err := c.SendMessage(ctx, msg); err != nil {
+			return err
+		}
+	}
+	return nil // the connection is closed with 1000
 }
 
 // gorilla: examples/echo (Upgrader, ReadMessage/WriteMessage) with a read
