@@ -182,8 +182,12 @@ func main() {
 		_ = os.WriteFile(strings.TrimSuffix(*out, ".md")+".json", js, 0o644)
 	}
 	if scaled != nil {
-		if js, err := json.MarshalIndent(scaled, "", "  "); err == nil {
-			_ = os.WriteFile(strings.TrimSuffix(*out, ".md")+"-scale.json", js, 0o644)
+		js, err := json.MarshalIndent(scaled, "", "  ")
+		if err == nil {
+			err = os.WriteFile(strings.TrimSuffix(*out, ".md")+"-scale.json", js, 0o644)
+		}
+		if err != nil {
+			log.Printf("scale results: %v", err)
 		}
 	}
 	if *benchmarks != "" {

@@ -136,7 +136,12 @@ func dur(us float64) string {
 	return fmt.Sprintf("%.0f µs", us)
 }
 
-func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
+func kib(b float64) string {
+	if math.IsNaN(b) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f KiB", b/1024)
+}
 
 func ratio(a, b, floor float64) string {
 	if math.IsNaN(a) || math.IsNaN(b) {
@@ -195,8 +200,12 @@ func render(scs []scenario, libs []string, results map[string]map[string][]proto
 	if cmd == "" {
 		cmd = "cd test/bench && go run ./cmd/benchrun " + strings.Join(os.Args[1:], " ")
 	}
-	fmt.Fprintf(&b, "Date: %s. Command: `%s` (%d repetition(s), %s warm-up + %s window per run; %s in all).\n\n",
-		env.date.UTC().Format("2006-01-02 15:04 UTC"), cmd, *reps, *warmup, *duration, env.elapsed.Round(1e9))
+	runs := fmt.Sprintf("%d repetition(s), %s warm-up + %s window per run", *reps, *warmup, *duration)
+	if len(scs) == 1 && scs[0].name == "scale" {
+		runs = "one run per library"
+	}
+	fmt.Fprintf(&b, "Date: %s. Command: `%s` (%s; %s in all).\n\n",
+		env.date.UTC().Format("2006-01-02 15:04 UTC"), cmd, runs, env.elapsed.Round(1e9))
 	fmt.Fprintf(&b, "Machine: %s CPUs, %s, Linux %s, %s. Load average before %s, after %s", env.cpus, env.cpuModel, env.kernel, env.goVersion, env.loadBefore, env.loadAfter)
 	fmt.Fprintf(&b, " (a shared machine: other processes ran alongside; the server CPU time per message is the stable figure, msgs/s and latency are not).\n\n")
 	pin := "server on CPU 0, client on CPU 1 (taskset)"
@@ -355,7 +364,8 @@ coder/websocket, gobwas/ws, lxzan/gws — and against a raw TCP echo (the
 physical limit), measured by the harness in ` + "`test/bench`" + ` (a separate Go
 module, so the library never depends on its competitors). ` + "`make bench`" + `
 regenerates this page; ` + "`make bench-quick`" + ` runs one short repetition for
-iteration (results/latest.md only). ` + "`cd test/bench && go run ./cmd/benchrun -profile tether`" + `
+iteration (results/latest.md only), ` + "`make bench-scale`" + ` the scale scenario
+alone (50,000 connections per library). ` + "`cd test/bench && go run ./cmd/benchrun -profile tether`" + `
 profiles tether's server in the 1 KiB echo.
 
 ## Latest results

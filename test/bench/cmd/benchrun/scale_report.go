@@ -81,7 +81,7 @@ var scaleTables = []scaleTable{
 		},
 		notes: func(r scaleResult) string {
 			if r.Conns < r.Wanted {
-				return fmt.Sprintf("%d of %d opened: %s", r.Conns, r.Wanted, r.Err)
+				return r.Err
 			}
 			return ""
 		},
