@@ -75,6 +75,7 @@ type scaleClient struct {
 
 	measure atomic.Bool
 	closing atomic.Bool
+	stopped atomic.Bool // no more sends
 	msgs    atomic.Int64
 	failed  atomic.Int64
 	skipped atomic.Int64
@@ -128,7 +129,7 @@ func (sc *scaleClient) readLoop(s *scaleConn) {
 			}
 			sc.mu.Unlock()
 		}
-		if *loop && !sc.closing.Load() {
+		if *loop && !sc.stopped.Load() && !sc.closing.Load() {
 			if err := s.send(); err != nil {
 				sc.fail(s, err)
 				return
@@ -179,8 +180,8 @@ func (sc *scaleClient) schedule(active []*scaleConn, stop <-chan struct{}) {
 // and then follows the driver's commands on standard input: "active"
 // starts the senders (-active connections, spread over the others),
 // "mark" opens the measurement window, "end" closes it and prints the
-// "result" report, "quit" (or the end of the input) closes every
-// connection and returns.
+// "result" report, "stop" stops the senders (the connections idle again),
+// "quit" (or the end of the input) closes every connection and returns.
 func runScale() error {
 	if *sourceList != "" {
 		var err error
@@ -192,11 +193,13 @@ func runScale() error {
 	bufSize := max(1<<10, 2**size)
 	sc := &scaleClient{}
 	stop := make(chan struct{})
+	var stopOnce sync.Once
+	halt := func() { stopOnce.Do(func() { close(stop) }) }
 	var readers, sched sync.WaitGroup
 	all := make([]*scaleConn, *nconns)
 	defer func() {
 		sc.closing.Store(true)
-		close(stop)
+		halt()
 		sched.Wait()
 		for _, s := range all {
 			if s != nil {
@@ -285,6 +288,11 @@ func runScale() error {
 			if err != nil {
 				return err
 			}
+		case "stop":
+			// The senders stop; in a closed loop, the next echo ends it.
+			sc.stopped.Store(true)
+			halt()
+			sched.Wait()
 		case "quit":
 			return nil
 		default:

@@ -31,7 +31,7 @@ var (
 const perProcess = 15000
 
 // idleWindow is how long the server CPU time of idle connections is
-// measured.
+// measured (after the active phase).
 const idleWindow = 3 * time.Second
 
 // perSource is the most connections dialed from one source address (the
@@ -293,19 +293,8 @@ func runScalePlan(bin, lib string, p scalePlan, r *scaleResult, busy bool) error
 		if openErr != nil {
 			r.Err = fmt.Sprintf("%d of %d opened, then: %v", opened, p.conns, openErr)
 		}
-		// Idle: let the servers settle, then what they spend and hold.
+		// Idle: let the servers settle, then what they hold.
 		time.Sleep(time.Second)
-		a, err := sumStats(ctls, "")
-		if err != nil {
-			return err
-		}
-		ta := time.Now()
-		time.Sleep(idleWindow)
-		z, err := sumStats(ctls, "")
-		if err != nil {
-			return err
-		}
-		r.IdleCPU = float64(z.CPUMicros-a.CPUMicros) / 1e6 / time.Since(ta).Seconds() * 100
 		idle, err := sumStats(ctls, "gc=1")
 		if err != nil {
 			return err
@@ -393,6 +382,26 @@ func runScalePlan(bin, lib string, p scalePlan, r *scaleResult, busy bool) error
 	r.Active, r.Msgs, r.Seconds, r.CPUMicros = active, msgs, secs, cpu
 	r.P50, r.P99, r.Max = pct(0.5), pct(0.99), pct(1)
 	r.Failed, r.Skipped = failed, skipped
+	// Idle CPU: the senders stop; with the default window, every
+	// connection has by then been open longer than tether's keepalive
+	// interval (20 s), so its pings run at their steady rate.
+	for _, c := range clients {
+		if err := c.send("stop"); err != nil {
+			return err
+		}
+	}
+	time.Sleep(time.Second)
+	a, err := sumStats(ctls, "")
+	if err != nil {
+		return err
+	}
+	ta := time.Now()
+	time.Sleep(idleWindow)
+	z, err := sumStats(ctls, "")
+	if err != nil {
+		return err
+	}
+	r.IdleCPU = float64(z.CPUMicros-a.CPUMicros) / 1e6 / time.Since(ta).Seconds() * 100
 	r.Retrans, r.Drops = rt1-rt0, dr1-dr0
 	if ct0 >= 0 && ct1 >= 0 {
 		r.ClientCPU = float64(ct1-ct0) / clockTicks / secs * 100
