@@ -94,6 +94,7 @@ var scaleTables = []scaleTable{
 			{"active conns", func(r scaleResult) string { return thousands(float64(r.Active)) }, nil, false},
 			{"server µs/msg", func(r scaleResult) string { return f2(r.usPerMsg()) }, scaleResult.usPerMsg, true},
 			{"server CPU", func(r scaleResult) string { return fmt.Sprintf("%.1f%%", r.cpuShare()) }, scaleResult.cpuShare, true},
+			{"µs/msg above idle", func(r scaleResult) string { return f2(r.usAboveIdle()) }, scaleResult.usAboveIdle, true},
 			{"msgs/s", func(r scaleResult) string { return thousands(float64(r.Msgs) / r.Seconds) }, nil, false},
 			{"p50", func(r scaleResult) string { return dur(r.P50) }, func(r scaleResult) float64 { return r.P50 }, true},
 			{"p99", func(r scaleResult) string { return dur(r.P99) }, func(r scaleResult) float64 { return r.P99 }, true},
@@ -110,7 +111,7 @@ var scaleTables = []scaleTable{
 				n = append(n, r.Err)
 			}
 			if r.Lib == "tether" {
-				n = append(n, "includes its keepalive pings of the idle connections")
+				n = append(n, "includes its keepalive pings")
 			}
 			return strings.Join(n, "; ")
 		},
@@ -129,6 +130,12 @@ var scaleTables = []scaleTable{
 		},
 		notes: func(r scaleResult) string { return r.BusyErr },
 	},
+}
+
+// usAboveIdle is the server CPU time per message once the CPU time of
+// the same connections idle (keepalive) is taken out.
+func (r scaleResult) usAboveIdle() float64 {
+	return (float64(r.CPUMicros) - r.IdleCPU/100*r.Seconds*1e6) / float64(r.Msgs)
 }
 
 // cpuShare is the server processes' CPU time over the window, in percent
