@@ -59,7 +59,7 @@ tether-load:
 	url=$$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' $$dir/serve.log); \
 	$$dir/tether bench -c 10000 -d 20s --local-addr 127.0.0.1-127.0.0.20 $(TETHER_LOAD_ARGS) $$url
 
-## bench: the comparative benchmark in test/bench (tether, gorilla, coder, gobwas, gws, raw TCP; 3 repetitions; then the scale scenario, 50,000 connections for tether, gorilla and gws; ~15 min); writes BENCHMARKS.md
+## bench: the comparative benchmark in test/bench (tether, gorilla, coder, gobwas, gws, raw TCP; 3 repetitions; then the scale scenario, 50,000 connections for tether, gorilla and gws; ~16 min); writes BENCHMARKS.md
 bench:
 	cd test/bench && $(GO) run -mod=mod ./cmd/benchrun -benchmarks ../../BENCHMARKS.md -command "make bench"
 
@@ -68,7 +68,7 @@ bench-quick:
 	cd test/bench && $(GO) run -mod=mod ./cmd/benchrun -quick -command "make bench-quick"
 
 ## bench-scale: only the scale scenario (50,000 connections, 10,000 of them
-## active at 1 msg/s, for tether, gorilla and gws; ~3 min); writes
+## active at 1 msg/s, for tether, gorilla and gws; ~4 min); writes
 ## test/bench/results/latest.md only. SCALE_ARGS passes flags
 ## (SCALE_ARGS=-scale-conns=5000 for a quick check)
 SCALE_ARGS ?=

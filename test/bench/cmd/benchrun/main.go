@@ -98,6 +98,9 @@ func main() {
 		if !isSet("scale-window") {
 			*scaleWindow = 5 * time.Second
 		}
+		if !isSet("scale-idle") {
+			*scaleIdle = 5 * time.Second
+		}
 	}
 	if _, err := os.Stat("cmd/benchserver"); err != nil {
 		log.Fatal("run me from test/bench (cd test/bench && go run ./cmd/benchrun)")

@@ -23,16 +23,13 @@ var (
 	scaleWindow  = flag.Duration("scale-window", 20*time.Second, "scale: measurement window of the active phase (5s with -quick)")
 	scaleServers = flag.Int("scale-servers", 4, "scale: server processes per library, sharing one port (SO_REUSEPORT); raised so that each holds at most 15,000 connections")
 	scaleClients = flag.Int("scale-clients", 4, "scale: client processes; raised so that each holds at most 15,000 connections")
+	scaleIdle    = flag.Duration("scale-idle", 20*time.Second, "scale: window of the server CPU of the idle connections, after the active phase; tether's keepalive interval (20 s) counts one ping per connection whatever their phases (5s with -quick)")
 	scaleLibs    = flag.String("scale-libs", "tether,gorilla,gws", "scale: the libraries of -libs that run it")
 )
 
 // perProcess is the most connections a process is given: the hard limit
 // of open files is 20,000 per process on the machine this was written for.
 const perProcess = 15000
-
-// idleWindow is how long the server CPU time of idle connections is
-// measured (after the active phase).
-const idleWindow = 3 * time.Second
 
 // perSource is the most connections dialed from one source address (the
 // ephemeral range, 32768-60999, offers about 28,000 per server port).
@@ -396,7 +393,7 @@ func runScalePlan(bin, lib string, p scalePlan, r *scaleResult, busy bool) error
 		return err
 	}
 	ta := time.Now()
-	time.Sleep(idleWindow)
+	time.Sleep(*scaleIdle)
 	z, err := sumStats(ctls, "")
 	if err != nil {
 		return err

@@ -155,10 +155,10 @@ func renderScale(b *strings.Builder, rs []scaleResult) {
 	fmt.Fprintf(b, "\nScale: %s connections per library, opened by %d client processes from source addresses %s (IP_BIND_ADDRESS_NO_PORT), "+
 		"served by %d server processes sharing one port (SO_REUSEPORT; the kernel spreads the connections by a hash); "+
 		"every server process on CPU 0, every client on CPU 1, GOMAXPROCS=1 each; the figures are sums over the server processes; one run per library. "+
-		"Each connection echoes one 64 B text message as it opens, then idles (**scale idle**: after a GC, RSS after debug.FreeOSMemory, minus before the connections; server CPU idle: over %s after the active phase, in percent of one core; with the default 20 s window every connection has then been open longer than tether's 20 s keepalive interval, so its pings run at their steady rate). "+
+		"Each connection echoes one 64 B text message as it opens, then idles (**scale idle**: after a GC, RSS after debug.FreeOSMemory, minus before the connections; server CPU idle: over %s after the active phase, in percent of one core; a window of tether's keepalive interval, 20 s, holds one ping per connection whatever their phases). "+
 		"Then %s of them send one 64 B text message a second each, evenly spread, for a %s window after a 3 s warm-up; every echo is checked (**scale active**). "+
 		"**scale busy** is a separate run: one server process, %s connections each a closed loop of 1 KiB echoes for %s; RSS and heap+stack at the end of the window, without a forced GC, minus before the connections.\n\n",
-		thousands(float64(r0.Wanted)), r0.Clients, r0.Sources, r0.Servers, idleWindow, thousands(float64(active)), *scaleWindow,
+		thousands(float64(r0.Wanted)), r0.Clients, r0.Sources, r0.Servers, *scaleIdle, thousands(float64(active)), *scaleWindow,
 		thousands(float64(*scaleBusy)), *duration)
 	for _, t := range scaleTables {
 		b.WriteString("| scenario | lib |")
