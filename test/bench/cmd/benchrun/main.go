@@ -11,6 +11,12 @@
 //	go run ./cmd/benchrun              # full: 3 repetitions
 //	go run ./cmd/benchrun -quick       # 1 repetition, short durations
 //	go run ./cmd/benchrun -profile tether   # CPU and alloc profiles, 1 KiB echo
+//	go run ./cmd/benchrun -scenarios scale  # 50,000 connections per library
+//
+// The scale scenario runs each library's server as several processes
+// sharing a port and the load as several client processes (runScaleLib):
+// a process may hold at most 20,000 open files on the machine it was
+// written for.
 package main
 
 import (
@@ -356,7 +362,7 @@ func runProfile(bin string) {
 	}
 	hide := "-hide=^(runtime/pprof|compress/flate|compress/gzip|encoding/json)\\."
 	scs := scenarios()
-	echo, idle := scs[1], scs[len(scs)-1]
+	echo, idle := scs[1], scs[slices.Index(scenarioNames(), "idle")]
 	cpu := filepath.Join(dir, lib+"-echo1k.cpu.prof")
 	mem := filepath.Join(dir, lib+"-echo1k.allocs.prof")
 	r := runOne(bin, echo, lib, []string{"-cpuprofile", cpu, "-memprofile", mem})
