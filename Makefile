@@ -10,7 +10,7 @@ NESTED   := runtime/hub/natsbroker cmd/examples/natschat metrics/tetherprom metr
 # in-each runs its argument in the root module, then in each nested one.
 in-each   = set -e; for m in . $(NESTED); do echo "($$m) $(1)"; (cd $$m && $(1)); done
 
-.PHONY: test fuzz lint run cover bench bench-quick conformance interop tether-load
+.PHONY: test fuzz lint run cover bench bench-quick bench-scale conformance interop tether-load
 
 ## test: vet, then every test with the race detector, in the root module
 ## and the nested ones (the CI command)
@@ -59,13 +59,21 @@ tether-load:
 	url=$$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' $$dir/serve.log); \
 	$$dir/tether bench -c 10000 -d 20s --local-addr 127.0.0.1-127.0.0.20 $(TETHER_LOAD_ARGS) $$url
 
-## bench: the comparative benchmark in test/bench (tether, gorilla, coder, gobwas, gws, raw TCP; 3 repetitions, ~12 min); writes BENCHMARKS.md
+## bench: the comparative benchmark in test/bench (tether, gorilla, coder, gobwas, gws, raw TCP; 3 repetitions; then the scale scenario, 50,000 connections for tether, gorilla and gws; ~16 min); writes BENCHMARKS.md
 bench:
 	cd test/bench && $(GO) run -mod=mod ./cmd/benchrun -benchmarks ../../BENCHMARKS.md -command "make bench"
 
-## bench-quick: the same, one short repetition (~2 min), for iteration; writes test/bench/results/latest.md only
+## bench-quick: the same, one short repetition (scale at 10,000 connections; ~3 min), for iteration; writes test/bench/results/latest.md only
 bench-quick:
 	cd test/bench && $(GO) run -mod=mod ./cmd/benchrun -quick -command "make bench-quick"
+
+## bench-scale: only the scale scenario (50,000 connections, 10,000 of them
+## active at 1 msg/s, for tether, gorilla and gws; ~4 min); writes
+## test/bench/results/latest.md only. SCALE_ARGS passes flags
+## (SCALE_ARGS=-scale-conns=5000 for a quick check)
+SCALE_ARGS ?=
+bench-scale:
+	cd test/bench && $(GO) run -mod=mod ./cmd/benchrun -scenarios scale -command "make bench-scale $(SCALE_ARGS)" $(SCALE_ARGS)
 
 ## interop: tether against Node.js ws, Python websockets and headless Chromium,
 ## both directions; installs the peers first (apt-get, npm ci)

@@ -12,6 +12,7 @@ require (
 	github.com/lxzan/gws v1.8.9
 	github.com/tetherws/tether v0.0.0-00010101000000-000000000000
 	go.uber.org/goleak v1.3.0
+	golang.org/x/sys v0.50.0
 )
 
 require (

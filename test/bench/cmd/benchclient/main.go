@@ -29,7 +29,7 @@ import (
 
 var (
 	lib      = flag.String("lib", "tether", "library of the server (raw speaks the length-prefixed protocol)")
-	scenario = flag.String("scenario", "echo", "echo, idle, deflate or broadcast")
+	scenario = flag.String("scenario", "echo", "echo, idle, deflate, broadcast or scale")
 	addr     = flag.String("addr", "127.0.0.1:9001", "server address")
 	ctlURL   = flag.String("ctl", "http://127.0.0.1:9002", "server control endpoint")
 	pid      = flag.Int("pid", 0, "server process id (for /proc/<pid>/stat)")
@@ -38,7 +38,7 @@ var (
 	warmup   = flag.Duration("warmup", time.Second, "warm-up before the measurement window")
 	duration = flag.Duration("duration", 3*time.Second, "measurement window")
 	deflate  = flag.String("deflate", "ctx", "deflate offer: ctx (a browser's offer) or nctx (no context takeover both ways)")
-	workers  = flag.Int("dialers", 32, "concurrent dialers (idle, broadcast)")
+	workers  = flag.Int("dialers", 32, "concurrent dialers (idle, broadcast, scale)")
 )
 
 // Offers of permessage-deflate.
@@ -49,6 +49,13 @@ var offers = map[string]string{
 
 func main() {
 	flag.Parse()
+	if *scenario == "scale" {
+		if err := runScale(); err != nil {
+			_ = json.NewEncoder(os.Stdout).Encode(proto.ScaleReport{Phase: "error", Err: err.Error()})
+			os.Exit(1)
+		}
+		return
+	}
 	res := proto.Result{Scenario: *scenario, Lib: *lib, Conns: *nconns, Size: *size}
 	var err error
 	switch *scenario {

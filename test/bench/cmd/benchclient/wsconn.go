@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -57,7 +58,7 @@ const guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // dial opens a connection; offer is the Sec-WebSocket-Extensions header to
 // send ("" for none). bufSize is the read buffer size.
 func dial(addr string, raw bool, offer string, bufSize int) (*conn, error) {
-	nc, err := net.Dial("tcp", addr)
+	nc, err := dialTCP(addr)
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +66,10 @@ func dial(addr string, raw bool, offer string, bufSize int) (*conn, error) {
 	if raw {
 		return c, nil
 	}
+	// The handshake cannot hang the run: a server that does not answer
+	// in handshakeTimeout fails this dial.
+	_ = nc.SetDeadline(time.Now().Add(handshakeTimeout))
+	defer func() { _ = nc.SetDeadline(time.Time{}) }()
 	if _, err := rand.Read(c.mask[:]); err != nil {
 		return nil, err
 	}

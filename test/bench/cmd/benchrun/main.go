@@ -11,10 +11,15 @@
 //	go run ./cmd/benchrun              # full: 3 repetitions
 //	go run ./cmd/benchrun -quick       # 1 repetition, short durations
 //	go run ./cmd/benchrun -profile tether   # CPU and alloc profiles, 1 KiB echo
+//	go run ./cmd/benchrun -scenarios scale  # 50,000 connections per library
+//
+// The scale scenario runs each library's server as several processes
+// sharing a port and the load as several client processes (runScaleLib):
+// a process may hold at most 20,000 open files on the machine it was
+// written for.
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -72,11 +77,13 @@ func scenarios() []scenario {
 		{"deflate ctx", []string{"-scenario", "deflate", "-deflate", "ctx", "-conns", "16"}, []string{"-mode", "deflate", "-deflate", "ctx"}},
 		{"broadcast", []string{"-scenario", "broadcast", "-size", "256", "-conns", strconv.Itoa(*bcastConns)}, []string{"-mode", "broadcast"}},
 		{"idle", []string{"-scenario", "idle", "-conns", strconv.Itoa(*idleConns)}, []string{"-mode", "idle"}},
+		// scale runs its own processes (runScaleLib).
+		{"scale", nil, nil},
 	}
 }
 
 func scenarioNames() []string {
-	return []string{"echo16", "echo1k", "echo16k", "echo256k", "deflate-nctx", "deflate-ctx", "broadcast", "idle"}
+	return []string{"echo16", "echo1k", "echo16k", "echo256k", "deflate-nctx", "deflate-ctx", "broadcast", "idle", "scale"}
 }
 
 func main() {
@@ -90,6 +97,15 @@ func main() {
 		}
 		if !isSet("duration") {
 			*duration = time.Second
+		}
+		if !isSet("scale-conns") {
+			*scaleConns = 10000
+		}
+		if !isSet("scale-window") {
+			*scaleWindow = 5 * time.Second
+		}
+		if !isSet("scale-idle") {
+			*scaleIdle = 5 * time.Second
 		}
 	}
 	if _, err := os.Stat("cmd/benchserver"); err != nil {
@@ -126,9 +142,29 @@ func main() {
 	env.loadBefore = loadavg()
 	start := time.Now()
 	results := map[string]map[string][]proto.Result{}
-	total := len(all) * *reps * len(libs)
+	var scaled []scaleResult
+	scaleLibList := scaleLibsOf(libs)
+	total := 0
+	for _, sc := range all {
+		if sc.name == "scale" {
+			total += len(scaleLibList)
+			continue
+		}
+		total += *reps * len(libs)
+	}
 	n := 0
 	for _, sc := range all {
+		if sc.name == "scale" {
+			// One run per library: its figures come from 50,000
+			// connections at once, and it takes about a minute.
+			for _, lib := range scaleLibList {
+				n++
+				r := runScaleLib(bin, lib)
+				fmt.Fprintf(os.Stderr, "[%3d/%d %5.0fs] %-13s       %-8s %s\n", n, total, time.Since(start).Seconds(), sc.name, lib, scaleSummary(r))
+				scaled = append(scaled, r)
+			}
+			continue
+		}
 		results[sc.name] = map[string][]proto.Result{}
 		for rep := 0; rep < *reps; rep++ {
 			for _, lib := range libs {
@@ -143,7 +179,7 @@ func main() {
 	env.loadAfter = loadavg()
 	env.elapsed = time.Since(start)
 	env.date = start
-	md := render(all, libs, results, env)
+	md := render(all, libs, results, scaled, env)
 	fmt.Print(md)
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err == nil {
 		err = os.WriteFile(*out, []byte(md), 0o644)
@@ -153,6 +189,15 @@ func main() {
 	}
 	if js, err := json.MarshalIndent(results, "", "  "); err == nil {
 		_ = os.WriteFile(strings.TrimSuffix(*out, ".md")+".json", js, 0o644)
+	}
+	if scaled != nil {
+		js, err := json.MarshalIndent(scaled, "", "  ")
+		if err == nil {
+			err = os.WriteFile(strings.TrimSuffix(*out, ".md")+"-scale.json", js, 0o644)
+		}
+		if err != nil {
+			log.Printf("scale results: %v", err)
+		}
 	}
 	if *benchmarks != "" {
 		if err := os.WriteFile(*benchmarks, []byte(benchmarksDoc(md)), 0o644); err != nil {
@@ -262,52 +307,12 @@ func runOne(bin string, sc scenario, lib string, extra []string) proto.Result {
 	}
 	addr, ctl := freePort(), freePort()
 	sargs := append([]string{"-lib", lib, "-addr", addr, "-ctl", ctl}, sc.server...)
-	srv := pinned("0", filepath.Join(bin, "benchserver"), append(sargs, extra...)...)
-	var serr bytes.Buffer
-	srv.Stderr = &serr
-	stdout, err := srv.StdoutPipe()
+	srv, err := startServer(bin, append(sargs, extra...)...)
 	if err != nil {
 		return fail(err)
 	}
-	if err := srv.Start(); err != nil {
-		return fail(err)
-	}
-	exited := make(chan error, 1)
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		ok := false
-		for sc.Scan() {
-			if sc.Text() == "READY" && !ok {
-				ok = true
-				ready <- true
-			}
-		}
-		if !ok {
-			ready <- false
-		}
-	}()
-	go func() { exited <- srv.Wait() }()
-	stop := func() {
-		_ = srv.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = srv.Process.Kill()
-			<-exited
-		}
-	}
-	select {
-	case ok := <-ready:
-		if !ok {
-			stop()
-			return fail(fmt.Errorf("server did not start: %s", lastLine(serr.String())))
-		}
-	case <-time.After(15 * time.Second):
-		stop()
-		return fail(errors.New("server did not start in 15 s"))
-	}
-	cargs := append([]string{"-lib", lib, "-addr", addr, "-ctl", "http://" + ctl, "-pid", strconv.Itoa(srv.Process.Pid),
+	stop, serr := srv.stop, srv.stderr
+	cargs := append([]string{"-lib", lib, "-addr", addr, "-ctl", "http://" + ctl, "-pid", strconv.Itoa(srv.pid),
 		"-warmup", warmup.String(), "-duration", duration.String()}, sc.client...)
 	ctx, cancel := context.WithTimeout(context.Background(), *warmup+*duration+3*time.Minute)
 	defer cancel()
@@ -357,7 +362,7 @@ func runProfile(bin string) {
 	}
 	hide := "-hide=^(runtime/pprof|compress/flate|compress/gzip|encoding/json)\\."
 	scs := scenarios()
-	echo, idle := scs[1], scs[len(scs)-1]
+	echo, idle := scs[1], scs[slices.Index(scenarioNames(), "idle")]
 	cpu := filepath.Join(dir, lib+"-echo1k.cpu.prof")
 	mem := filepath.Join(dir, lib+"-echo1k.allocs.prof")
 	r := runOne(bin, echo, lib, []string{"-cpuprofile", cpu, "-memprofile", mem})

@@ -136,7 +136,12 @@ func dur(us float64) string {
 	return fmt.Sprintf("%.0f µs", us)
 }
 
-func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
+func kib(b float64) string {
+	if math.IsNaN(b) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f KiB", b/1024)
+}
 
 func ratio(a, b, floor float64) string {
 	if math.IsNaN(a) || math.IsNaN(b) {
@@ -189,14 +194,18 @@ func notes(sc string, r row) string {
 	return strings.Join(n, "; ")
 }
 
-func render(scs []scenario, libs []string, results map[string]map[string][]proto.Result, env environment) string {
+func render(scs []scenario, libs []string, results map[string]map[string][]proto.Result, scaled []scaleResult, env environment) string {
 	var b strings.Builder
 	cmd := *command
 	if cmd == "" {
 		cmd = "cd test/bench && go run ./cmd/benchrun " + strings.Join(os.Args[1:], " ")
 	}
-	fmt.Fprintf(&b, "Date: %s. Command: `%s` (%d repetition(s), %s warm-up + %s window per run; %s in all).\n\n",
-		env.date.UTC().Format("2006-01-02 15:04 UTC"), cmd, *reps, *warmup, *duration, env.elapsed.Round(1e9))
+	runs := fmt.Sprintf("%d repetition(s), %s warm-up + %s window per run", *reps, *warmup, *duration)
+	if len(scs) == 1 && scs[0].name == "scale" {
+		runs = "one run per library"
+	}
+	fmt.Fprintf(&b, "Date: %s. Command: `%s` (%s; %s in all).\n\n",
+		env.date.UTC().Format("2006-01-02 15:04 UTC"), cmd, runs, env.elapsed.Round(1e9))
 	fmt.Fprintf(&b, "Machine: %s CPUs, %s, Linux %s, %s. Load average before %s, after %s", env.cpus, env.cpuModel, env.kernel, env.goVersion, env.loadBefore, env.loadAfter)
 	fmt.Fprintf(&b, " (a shared machine: other processes ran alongside; the server CPU time per message is the stable figure, msgs/s and latency are not).\n\n")
 	pin := "server on CPU 0, client on CPU 1 (taskset)"
@@ -206,14 +215,21 @@ func render(scs []scenario, libs []string, results map[string]map[string][]proto
 	fmt.Fprintf(&b, "Setup: %s, GOMAXPROCS=1 each; libraries interleaved within each scenario; medians of the repetitions. tether: %s. Peers: %s.\n\n",
 		pin, env.tether, strings.Join(env.versions, ", "))
 
-	b.WriteString("| scenario | lib | server µs/msg | msgs/s | p50 | p99 | allocs/msg | notes |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---|\n")
 	var idle *scenario
+	header := false
 	for i := range scs {
 		sc := scs[i]
 		if sc.name == "idle" {
 			idle = &scs[i]
 			continue
+		}
+		if sc.name == "scale" {
+			continue
+		}
+		if !header {
+			b.WriteString("| scenario | lib | server µs/msg | msgs/s | p50 | p99 | allocs/msg | notes |\n")
+			b.WriteString("|---|---|---:|---:|---:|---:|---:|---|\n")
+			header = true
 		}
 		rows := rowsOf(sc.name, libs, results)
 		for _, r := range rows {
@@ -259,6 +275,7 @@ func render(scs []scenario, libs []string, results map[string]map[string][]proto
 		}
 		ratioRows(&b, "idle", rows, idleCols, 0)
 	}
+	renderScale(&b, scaled)
 	b.WriteString(legend)
 	return b.String()
 }
@@ -335,6 +352,7 @@ How to read it:
 - UTF-8: tether, gws and gobwas (helpers) validate text messages; gorilla and coder do not validate, nor does gobwas's wsflate loop.
 - deflate: a corpus of 256 JSON messages (order updates, chat lines, presence, tickers; 150 B – 4 KiB), compressed by the client too. **nctx** offers ` + "`permessage-deflate; client_no_context_takeover; server_no_context_takeover`" + ` (the one negotiation every library supports); **ctx** offers what a browser offers, ` + "`permessage-deflate; client_max_window_bits`" + `, and counts only servers that keep the context (gorilla and gobwas answer no-context-takeover: n/a). wire/plain is server→client payload bytes on the wire over the plain bytes. Library defaults otherwise: gorilla level 1, coder BestSpeed (threshold 512 B nctx / 128 B ctx), gws level 1 (threshold 512 B nctx), gobwas stdlib flate level 9 (its README and DefaultHelper). tether: its defaults (level 5; window 2^12 both ways with context takeover; nctx when offered).
 - Idle: heap+stack is HeapInuse+StackInuse after runtime.GC (stacks: StackInuse alone); RSS is VmRSS after debug.FreeOSMemory; both minus the same figures before the connections, divided by the connections.
+- Scale (how it runs: the paragraph above its tables): each library's server is the program of the echo scenarios (tether: the same handler), run as several processes on one port because a process may hold at most 20,000 open files on this machine; the clients likewise. At one message a second per connection nothing batches: each message costs the server a wake-up of its own, so its µs/msg is far above the echo scenarios' and includes the scheduling of the server processes sharing CPU 0. tether pings each connection every 20 s (its keepalive default) and the client answers; gorilla and gws send nothing: that is tether's server CPU idle, and part of its active CPU; **µs/msg above idle** takes the idle CPU out (the server CPU of the window minus the idle share over the same time, per message). **tether / best peer** as above. Latency: on loopback a packet the kernel drops (its per-CPU input queue holds 1,000 packets; a busy machine fills it) waits for TCP's retransmission timeout, 200 ms or more; the notes give the machine's retransmits and drops in the window, and the client's CPU (near 100%, the latencies are the client's).
 `
 
 // benchmarksDoc wraps the table for BENCHMARKS.md.
@@ -346,7 +364,8 @@ coder/websocket, gobwas/ws, lxzan/gws — and against a raw TCP echo (the
 physical limit), measured by the harness in ` + "`test/bench`" + ` (a separate Go
 module, so the library never depends on its competitors). ` + "`make bench`" + `
 regenerates this page; ` + "`make bench-quick`" + ` runs one short repetition for
-iteration (results/latest.md only). ` + "`cd test/bench && go run ./cmd/benchrun -profile tether`" + `
+iteration (results/latest.md only), ` + "`make bench-scale`" + ` the scale scenario
+alone (50,000 connections per library). ` + "`cd test/bench && go run ./cmd/benchrun -profile tether`" + `
 profiles tether's server in the 1 KiB echo.
 
 ## Latest results

@@ -3,17 +3,20 @@
 // documentation recommends, plus a control endpoint for the driver.
 //
 //	benchserver -lib tether|gorilla|coder|gobwas|gws|raw -mode echo|idle|deflate|broadcast \
-//	    -addr 127.0.0.1:9001 -ctl 127.0.0.1:9002 [-deflate ctx|nctx] [-cpuprofile f] [-memprofile f]
+//	    -addr 127.0.0.1:9001 -ctl 127.0.0.1:9002 [-deflate ctx|nctx] [-cpuprofile f] [-memprofile f] [-reuseport]
 //
 // Modes: echo and idle echo every message back; deflate also enables
 // permessage-deflate; broadcast sends every received message to every
-// connection. The control endpoint answers GET /stats (JSON proto.Stats;
-// ?gc=1 collects garbage first, ?mark=start|end bounds the profiles).
+// connection. With -reuseport several processes serve one port (the scale
+// scenario runs each library as a few such processes). The control
+// endpoint answers GET /stats (JSON proto.Stats; ?gc=1 collects garbage
+// first, ?mark=start|end bounds the profiles).
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -41,6 +44,7 @@ var (
 	ctlAddr    = flag.String("ctl", "127.0.0.1:9002", "control endpoint address")
 	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the measurement window to this file")
 	memprofile = flag.String("memprofile", "", "write an allocation profile at the end of the measurement window to this file, and one at its start to FILE.base.prof")
+	reusePort  = flag.Bool("reuseport", false, "listen with SO_REUSEPORT, so that several server processes share -addr (the scale scenario)")
 )
 
 // maxMessage is the message size limit set on every library that has one.
@@ -51,7 +55,11 @@ func main() {
 	if *memprofile != "" {
 		goruntime.MemProfileRate = 4096
 	}
-	ln, err := net.Listen("tcp", *addr)
+	var lc net.ListenConfig
+	if *reusePort {
+		lc.Control = setReusePort
+	}
+	ln, err := lc.Listen(context.Background(), "tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -151,3 +151,31 @@ func Corpus(n int) [][]byte {
 	}
 	return out
 }
+
+// ScaleReport is one line (JSON) the client prints in the scale scenario,
+// where the driver runs several clients and steers them through phases
+// with commands on their standard input.
+type ScaleReport struct {
+	// Phase is "opened" (the connections are open and idle), "result"
+	// (after the command "end": the measurement window) or "error" (the
+	// client gave up).
+	Phase string `json:"phase"`
+	// Conns is the connections opened; Seconds the time it took.
+	Conns   int     `json:"conns"`
+	Seconds float64 `json:"seconds,omitempty"`
+	// Active is the connections sending.
+	Active int `json:"active,omitempty"`
+	// Msgs is the echoes received and checked in the window; LatNanos
+	// their round trips.
+	Msgs     int64   `json:"msgs,omitempty"`
+	LatNanos []int64 `json:"lat_ns,omitempty"`
+	// Failed is the connections lost since they opened (a read or write
+	// error, an echo that differs, a message on an idle connection);
+	// Skipped the sends skipped because the previous echo had not come
+	// back within the period.
+	Failed  int64 `json:"failed,omitempty"`
+	Skipped int64 `json:"skipped,omitempty"`
+	// Err is the first failure: of an open (then Conns says how many
+	// opened before it), or of a connection afterwards.
+	Err string `json:"err,omitempty"`
+}
