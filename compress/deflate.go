@@ -64,6 +64,9 @@ type Deflate struct {
 	// sPinned: this connection holds a slot of the budget.
 	sPinned bool
 	sPacked packedWindow // sHist, stored compressed while idle
+	useLz   bool         // messages go through lzEncoder (see lz.go)
+	sLz     *lzEncoder   // window encoder of the message being sent
+	sLzPin  *lzEncoder   // window encoder kept since the last message (holds a budget slot)
 
 	// Receive side, used by Decode.
 	rHist   *[]byte // last recvW bytes received compressed
@@ -109,6 +112,7 @@ func newDeflate(o *Options, a Agreement, ps []ws.Param, b *busyBudget) *Deflate 
 		recvW: 1 << max(a.RemoteMaxWindowBits, 9),
 	}
 	d.keepSend = !a.LocalNoContextTakeover && d.level != HuffmanOnly
+	d.useLz = d.keepSend && a.LocalMaxWindowBits < 15
 	if d.idleAfter == 0 {
 		d.idleAfter = DefaultIdleAfter
 	}
@@ -176,6 +180,9 @@ func (d *Deflate) encode(f *ws.Frame) error {
 	if err := d.restoreSend(); err != nil {
 		return err
 	}
+	if d.useLz {
+		return d.encodeLz(f)
+	}
 	if f.Opcode != ws.OpContinuation {
 		if d.sDefl != nil { // a message was left unfinished
 			putDeflater(d.sDefl)
@@ -228,6 +235,69 @@ func (d *Deflate) encode(f *ws.Frame) error {
 	}
 	f.Payload = b
 	return nil
+}
+
+// encodeLz compresses a frame with the window encoder: the one this
+// connection kept, else a pooled one loaded with the history.
+func (d *Deflate) encodeLz(f *ws.Frame) error {
+	if f.Opcode != ws.OpContinuation {
+		d.endLz() // a message was left unfinished
+		d.sComp = !f.NoCompress && (!f.Fin || len(f.Payload) >= d.threshold)
+		if !d.sComp {
+			return nil
+		}
+		f.Rsv |= ws.RSV1
+		if d.sLzPin == nil && f.Fin && len(f.Payload) < smallMax {
+			d.encodeSmall(f)
+			return nil
+		}
+		if d.sLz = d.sLzPin; d.sLz == nil {
+			var hist []byte
+			if d.sHist != nil {
+				hist = *d.sHist
+			}
+			d.sLz = getLz(d.agreed.LocalMaxWindowBits, d.level, hist)
+		}
+	} else if !d.sComp {
+		return nil
+	} else if d.sLz == nil {
+		return errors.New("compress: continuation frame without a first frame")
+	}
+	out := growBuf(d.sOut, len(f.Payload)/2+64)
+	*out = d.sLz.encode((*out)[:0], f.Payload)
+	d.sOut = out
+	d.sHist = pushHistory(d.sHist, d.sendW, f.Payload)
+	f.Payload = *out
+	if f.Fin {
+		d.endLz()
+		f.Payload = bytes.TrimSuffix(*out, syncTail)
+	}
+	return nil
+}
+
+// endLz ends the use of the window encoder for a message: the connection
+// keeps it if it may, else it goes back to the pool.
+func (d *Deflate) endLz() {
+	e := d.sLz
+	if e == nil || e == d.sLzPin {
+		d.sLz = nil
+		return
+	}
+	d.sLz = nil
+	if d.budget.encoders.acquire() {
+		d.sLzPin = e
+		return
+	}
+	putLz(e)
+}
+
+// unpinLz gives back the kept window encoder and its budget slot.
+func (d *Deflate) unpinLz() {
+	if d.sLzPin != nil {
+		putLz(d.sLzPin)
+		d.sLzPin = nil
+		d.budget.encoders.release()
+	}
 }
 
 // encodeSmall compresses a short message sent in one frame with the

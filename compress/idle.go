@@ -40,22 +40,29 @@ type realClock struct{}
 
 func (realClock) AfterFunc(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) }
 
-// busyBudget counts the compressors kept by the busy connections of one
+// busyBudget counts the compressors (Options.BusyCompressors) and window
+// encoders (Options.BusyEncoders) kept by the busy connections of one
 // factory.
 type busyBudget struct {
-	max  int32
-	used atomic.Int32
+	compressors, encoders slots
 }
 
 func newBudget(o *Options) *busyBudget {
 	b := &busyBudget{}
-	if o.IdleAfter >= 0 { // else nothing would give a kept compressor back
-		b.max = int32(min(o.BusyCompressors, 1<<30))
+	if o.IdleAfter >= 0 { // else nothing would give a kept one back
+		b.compressors.max = int32(min(o.BusyCompressors, 1<<30))
+		b.encoders.max = int32(min(o.busyEncoders(), 1<<30))
 	}
 	return b
 }
 
-func (b *busyBudget) acquire() bool {
+// slots is a bounded count.
+type slots struct {
+	max  int32
+	used atomic.Int32
+}
+
+func (b *slots) acquire() bool {
 	if b.max == 0 {
 		return false
 	}
@@ -66,7 +73,7 @@ func (b *busyBudget) acquire() bool {
 	return false
 }
 
-func (b *busyBudget) release() { b.used.Add(-1) }
+func (b *slots) release() { b.used.Add(-1) }
 
 // packedWindow is a history window stored compressed while idle.
 type packedWindow struct {
@@ -117,7 +124,7 @@ func (d *Deflate) onIdle() {
 
 	midMessage := false
 	d.sMu.Lock()
-	if d.sDefl != nil {
+	if d.sDefl != nil || d.sLz != nil {
 		midMessage = true
 	} else if !d.closed {
 		d.packSend()
@@ -154,15 +161,16 @@ func (d *Deflate) unpin() {
 		d.sPin = nil
 	}
 	if d.sPinned {
-		d.budget.release()
+		d.budget.compressors.release()
 		d.sPinned = false
 	}
+	d.unpinLz()
 }
 
 // pin keeps w for the next message if the budget allows.
 func (d *Deflate) pin(w *deflater) bool {
 	if !d.sPinned {
-		if !d.budget.acquire() {
+		if !d.budget.compressors.acquire() {
 			return false
 		}
 		d.sPinned = true

@@ -120,7 +120,7 @@ func TestMessagesAfterIdleUseTheHistory(t *testing.T) {
 func TestBusyConnectionsKeepCompressorsWithinBudget(t *testing.T) {
 	o := Options{BusyCompressors: 1}
 	b := newBudget(&o)
-	a := Agreement{LocalMaxWindowBits: 12, RemoteMaxWindowBits: 12}
+	a := Agreement{LocalMaxWindowBits: 15, RemoteMaxWindowBits: 15}
 	d1, d2 := newDeflate(&o, a, nil, b), newDeflate(&o, a, nil, b)
 	defer d1.Close()
 	defer d2.Close()
@@ -137,11 +137,11 @@ func TestBusyConnectionsKeepCompressorsWithinBudget(t *testing.T) {
 	if d1.sPin == nil || d2.sPin != nil {
 		t.Fatalf("kept compressors: first %v, second %v; want only the first", d1.sPin != nil, d2.sPin != nil)
 	}
-	if n := b.used.Load(); n != 1 {
+	if n := b.compressors.used.Load(); n != 1 {
 		t.Fatalf("budget used %d, want 1", n)
 	}
 	goIdle(clk)
-	if d1.sPin != nil || b.used.Load() != 0 {
+	if d1.sPin != nil || b.compressors.used.Load() != 0 {
 		t.Fatal("an idle connection kept its compressor")
 	}
 	// Its next message takes the compressor back from the pool.
@@ -149,11 +149,11 @@ func TestBusyConnectionsKeepCompressorsWithinBudget(t *testing.T) {
 	if err := d1.Encode(&f); err != nil {
 		t.Fatal(err)
 	}
-	if d1.sPin == nil || b.used.Load() != 1 {
+	if d1.sPin == nil || b.compressors.used.Load() != 1 {
 		t.Fatal("a busy connection did not keep its compressor again")
 	}
 	d1.Close()
-	if b.used.Load() != 0 {
+	if b.compressors.used.Load() != 0 {
 		t.Fatal("Close kept the budget slot")
 	}
 }

@@ -109,6 +109,31 @@ type Options struct {
 	// IdleAfter without messages. It matters only with context takeover.
 	// 0 keeps none.
 	BusyCompressors int
+
+	// BusyEncoders is how many connections of one factory may keep their
+	// window encoder between messages while they are busy. With context
+	// takeover and a window under 15 bits (the default 12), messages are
+	// compressed by this package's own encoder, which loads a history by
+	// hashing it, about a quarter of the cost of compressing it; a kept
+	// encoder loads nothing. Each is 2^(bits+2) + 16 KiB (32 KiB at 12
+	// bits), given back after IdleAfter without messages. 0 means
+	// DefaultBusyEncoders; a negative value keeps none.
+	BusyEncoders int
+}
+
+// DefaultBusyEncoders is the number of window encoders the busy
+// connections of one factory may keep when Options.BusyEncoders is 0:
+// at most 8 MiB at 12-bit windows.
+const DefaultBusyEncoders = 256
+
+func (o *Options) busyEncoders() int {
+	switch {
+	case o.BusyEncoders == 0:
+		return DefaultBusyEncoders
+	case o.BusyEncoders < 0:
+		return 0
+	}
+	return o.BusyEncoders
 }
 
 // Presets trade memory for ratio and speed. Memory is what an idle
