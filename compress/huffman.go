@@ -122,17 +122,18 @@ func (s *huffScratch) buildLengths(freq []uint32, maxBits uint8, lens []uint8) {
 		w[i] = k >> 9
 	}
 	leaf, node := 0, n
-	pick := func(next int) int {
-		if leaf < n && (node >= next || w[leaf] <= w[node]) {
-			leaf++
-			return leaf - 1
-		}
-		node++
-		return node - 1
-	}
 	for next := n; next < 2*n-1; next++ {
-		a := pick(next)
-		b := pick(next)
+		var a, b int
+		if leaf < n && (node >= next || w[leaf] <= w[node]) {
+			a, leaf = leaf, leaf+1
+		} else {
+			a, node = node, node+1
+		}
+		if leaf < n && (node >= next || w[leaf] <= w[node]) {
+			b, leaf = leaf, leaf+1
+		} else {
+			b, node = node, node+1
+		}
 		w[next] = w[a] + w[b]
 		parent[a], parent[b] = int16(next), int16(next)
 	}
@@ -216,11 +217,6 @@ func assignCodes(lens []uint8, codes []huffCode) {
 func (s *huffScratch) runLengths(n int) int {
 	clear(s.genFreq[:])
 	k := 0
-	emit := func(sym, extra uint8) {
-		s.gen[k], s.genExtra[k] = sym, extra
-		s.genFreq[sym]++
-		k++
-	}
 	for i := 0; i < n; {
 		v := s.lens[i]
 		run := 1
@@ -231,25 +227,33 @@ func (s *huffScratch) runLengths(n int) int {
 		if v == 0 {
 			for run >= 11 {
 				r := min(run, 138)
-				emit(18, uint8(r-11))
+				s.gen[k], s.genExtra[k] = 18, uint8(r-11)
+				k++
 				run -= r
 			}
 			if run >= 3 {
-				emit(17, uint8(run-3))
+				s.gen[k], s.genExtra[k] = 17, uint8(run-3)
+				k++
 				run = 0
 			}
 		} else {
-			emit(v, 0)
+			s.gen[k] = v
+			k++
 			run--
 			for run >= 3 {
 				r := min(run, 6)
-				emit(16, uint8(r-3))
+				s.gen[k], s.genExtra[k] = 16, uint8(r-3)
+				k++
 				run -= r
 			}
 		}
 		for ; run > 0; run-- {
-			emit(v, 0)
+			s.gen[k] = v
+			k++
 		}
+	}
+	for _, sym := range s.gen[:k] {
+		s.genFreq[sym]++
 	}
 	return k
 }

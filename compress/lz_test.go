@@ -56,3 +56,95 @@ func TestLzEncoderRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// kraftComplete reports whether lens form a complete prefix code (or a
+// single code of one bit) with no length over maxBits.
+func kraftComplete(lens []uint8, maxBits uint8) bool {
+	var sum, n uint64
+	for _, l := range lens {
+		if l == 0 {
+			continue
+		}
+		if l > maxBits {
+			return false
+		}
+		n++
+		sum += 1 << (maxBits - l)
+	}
+	return sum == 1<<maxBits || n == 1 && sum == 1<<(maxBits-1)
+}
+
+// Code lengths are complete codes within the limit, including counts
+// that make an unlimited Huffman code deeper than the limit.
+func TestHuffmanLengthsAreCompleteAndLimited(t *testing.T) {
+	var s huffScratch
+	rng := rand.New(rand.NewPCG(3, 4))
+	fib := make([]uint32, numLitCodes)
+	a, b := uint32(1), uint32(1)
+	for i := range 30 { // Fibonacci counts: a Huffman code 29 bits deep
+		fib[i] = a
+		a, b = b, a+b
+	}
+	cases := [][]uint32{fib, fib[:numGenCodes], {0, 5}, {7}}
+	for range 200 {
+		f := make([]uint32, 1+rng.IntN(numLitCodes))
+		for i := range f {
+			if rng.IntN(3) > 0 {
+				f[i] = uint32(rng.ExpFloat64() * float64(1+rng.IntN(1000)))
+			}
+		}
+		cases = append(cases, f)
+	}
+	for i, f := range cases {
+		for _, maxBits := range []uint8{7, 15} {
+			if len(f) > numGenCodes && maxBits == 7 {
+				continue
+			}
+			lens := make([]uint8, len(f))
+			s.buildLengths(f, maxBits, lens)
+			used := 0
+			for j, c := range f {
+				if (c != 0) != (lens[j] != 0) {
+					t.Fatalf("case %d: symbol %d count %d length %d", i, j, c, lens[j])
+				}
+				if c != 0 {
+					used++
+				}
+			}
+			if used > 0 && !kraftComplete(lens, maxBits) {
+				t.Fatalf("case %d, %d bits: lengths %v are not a complete code", i, maxBits, lens)
+			}
+		}
+	}
+}
+
+// A block whose literal counts force the code length limit inflates with
+// the standard library, which refuses incomplete and over-long codes.
+func TestBlockWithSkewedLiterals(t *testing.T) {
+	var msg []byte
+	a, b := 1, 1
+	for sym := range 22 {
+		for range a {
+			msg = append(msg, byte(sym*7))
+		}
+		a, b = b, a+b
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	rng.Shuffle(len(msg), func(i, j int) { msg[i], msg[j] = msg[j], msg[i] })
+	var s huffScratch
+	for _, c := range msg {
+		s.literal(c)
+	}
+	w := bitWriter{}
+	s.writeBlock(&w, msg)
+	w.bits(0, 3)
+	w.flush()
+	data := append(w.dst, 0, 0, 0xff, 0xff)
+	if len(data) > len(msg)/2 {
+		t.Fatalf("%d bytes for %d: not Huffman coded", len(data), len(msg))
+	}
+	got := inflateStream(t, [][]byte{data}, []int{len(msg)})
+	if !bytes.Equal(got[0], msg) {
+		t.Fatal("output differs")
+	}
+}
