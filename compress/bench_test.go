@@ -132,7 +132,8 @@ func BenchmarkBusyConnections(b *testing.B) {
 	for _, p := range []struct {
 		name string
 		opts Options
-	}{{"Default", Default}, {"NoKeptEncoders", Options{BusyEncoders: -1}}, {"Level1", Options{Level: 1}}, {"Level6", Options{Level: 6}}} {
+		nctx bool
+	}{{"Default", Default, false}, {"NoKeptEncoders", Options{BusyEncoders: -1}, false}, {"Level1", Options{Level: 1}, false}, {"NoContextTakeover", Default, true}} {
 		b.Run(p.name, func(b *testing.B) {
 			const conns = 16
 			sf, err := NewServerFactory(p.opts)
@@ -141,8 +142,8 @@ func BenchmarkBusyConnections(b *testing.B) {
 			}
 			var enc, dec [conns]*Deflate
 			for i := range conns {
-				dec[i], _ = handshake(b, Options{}, Options{})
-				a := Agreement{LocalMaxWindowBits: 12, RemoteMaxWindowBits: 12}
+				dec[i], _ = handshake(b, Options{ServerNoContextTakeover: p.nctx}, Options{})
+				a := Agreement{LocalMaxWindowBits: 12, RemoteMaxWindowBits: 12, LocalNoContextTakeover: p.nctx, RemoteNoContextTakeover: p.nctx}
 				enc[i] = newDeflate(&sf.opts, a, nil, sf.budget)
 				defer enc[i].Close()
 				defer dec[i].Close()

@@ -112,7 +112,7 @@ func newDeflate(o *Options, a Agreement, ps []ws.Param, b *busyBudget) *Deflate 
 		recvW: 1 << max(a.RemoteMaxWindowBits, 9),
 	}
 	d.keepSend = !a.LocalNoContextTakeover && d.level != HuffmanOnly
-	d.useLz = d.keepSend && a.LocalMaxWindowBits < 15
+	d.useLz = d.level != HuffmanOnly && a.LocalMaxWindowBits < 15
 	if d.idleAfter == 0 {
 		d.idleAfter = DefaultIdleAfter
 	}
@@ -253,7 +253,7 @@ func (d *Deflate) encodeLz(f *ws.Frame) error {
 		}
 		if d.sLz = d.sLzPin; d.sLz == nil {
 			var hist []byte
-			if d.sHist != nil {
+			if d.keepSend && d.sHist != nil {
 				hist = *d.sHist
 			}
 			d.sLz = getLz(d.agreed.LocalMaxWindowBits, d.level, hist)
@@ -266,7 +266,9 @@ func (d *Deflate) encodeLz(f *ws.Frame) error {
 	out := growBuf(d.sOut, len(f.Payload)/2+64)
 	*out = d.sLz.encode((*out)[:0], f.Payload)
 	d.sOut = out
-	d.sHist = pushHistory(d.sHist, d.sendW, f.Payload)
+	if d.keepSend {
+		d.sHist = pushHistory(d.sHist, d.sendW, f.Payload)
+	}
 	f.Payload = *out
 	if f.Fin {
 		d.endLz()
@@ -284,7 +286,7 @@ func (d *Deflate) endLz() {
 		return
 	}
 	d.sLz = nil
-	if d.budget.encoders.acquire() {
+	if d.keepSend && d.budget.encoders.acquire() {
 		d.sLzPin = e
 		return
 	}
