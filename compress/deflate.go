@@ -197,7 +197,7 @@ func (d *Deflate) encode(f *ws.Frame) error {
 			d.encodeSmall(f)
 			return nil
 		}
-		d.beginSend(len(f.Payload), f.Fin)
+		d.beginSend()
 	} else if !d.sComp {
 		return nil
 	} else if d.sDefl == nil {
@@ -224,7 +224,7 @@ func (d *Deflate) encode(f *ws.Frame) error {
 		b = bytes.TrimSuffix(b, syncTail)
 		d.sDefl = nil
 		// Its state continues this connection's history if it keeps one.
-		if !d.keepSend || w.key < windowKey && d.agreed.LocalMaxWindowBits != 15 {
+		if !d.keepSend {
 			putDeflater(w)
 		} else if !d.pin(w) {
 			d.sPark = releaseDeflater(w)
@@ -320,24 +320,16 @@ func (d *Deflate) encodeSmall(f *ws.Frame) {
 	f.Payload = b
 }
 
-// beginSend borrows the compressor for a message of n bytes in its first
-// frame (single: the only frame) and loads the history into it.
-func (d *Deflate) beginSend(n int, single bool) {
+// beginSend borrows the compressor for a message and loads the history
+// into it.
+func (d *Deflate) beginSend() {
 	var dict []byte
 	if d.keepSend && d.sHist != nil {
 		dict = *d.sHist
 	}
-	bits := d.agreed.LocalMaxWindowBits
+	// Only Huffman coding (no back-references) or the full 32 KiB
+	// window come here: the window encoder takes the rest.
 	key := levelKey(d.level)
-	switch {
-	case d.level == HuffmanOnly, bits == 15:
-	case len(dict) == 0 && single && n <= 1<<bits:
-		// No history and a message within the window: whatever the
-		// encoder's reach, no back-reference can pass the window.
-	default:
-		// klauspost/compress's only window-limited encoder.
-		key = windowKey + bits
-	}
 	if w := d.sPin; w != nil {
 		d.sPin = nil
 		if w.key == key {

@@ -77,7 +77,7 @@ func (b *slots) release() { b.used.Add(-1) }
 
 // packedWindow is a history window stored compressed while idle.
 type packedWindow struct {
-	data []byte // a complete deflate stream (final block)
+	data []byte // a deflate stream holding the n bytes of the window
 	n    int    // length of the window
 }
 
@@ -189,14 +189,27 @@ func (d *Deflate) packWindow(p packedWindow, h *[]byte) (packedWindow, *[]byte) 
 	if h == nil || len(*h) < minPack {
 		return p, h
 	}
-	w := getDeflater(d.packKey(), getBuf(len(*h)/2), nil)
-	_, err := w.fw.Write(*h)
-	if err == nil {
-		err = w.fw.Close()
+	out := getBuf(len(*h) / 2)
+	if d.useLz {
+		// The encoder this connection uses anyway; its sync-flushed
+		// stream is read back by length.
+		e := getLz(d.agreed.LocalMaxWindowBits, d.level, nil)
+		*out = e.encode((*out)[:0], *h)
+		putLz(e)
+	} else {
+		w := getDeflater(levelKey(max(d.level, BestSpeed)), out, nil)
+		_, err := w.fw.Write(*h)
+		if err == nil {
+			err = w.fw.Close()
+		}
+		out = w.out.b
+		putDeflater(w)
+		if err != nil {
+			putBuf(out)
+			return p, h
+		}
 	}
-	out := w.out.b
-	putDeflater(w)
-	if err != nil || len(*out) >= len(*h)*3/4 {
+	if len(*out) >= len(*h)*3/4 {
 		putBuf(out)
 		return p, h
 	}
@@ -219,15 +232,6 @@ func unpackWindow(p packedWindow, w int) (*[]byte, error) {
 	}
 	*h = b
 	return h, nil
-}
-
-// packKey is the compressor that packs windows: one this connection uses
-// anyway, so that packing seldom creates a compressor.
-func (d *Deflate) packKey() int {
-	if bits := d.agreed.LocalMaxWindowBits; bits < 15 && d.level != HuffmanOnly {
-		return windowKey + bits
-	}
-	return levelKey(max(d.level, BestSpeed))
 }
 
 // restoreSend and restoreReceive bring back the windows of an idle
