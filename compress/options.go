@@ -41,13 +41,13 @@ type Options struct {
 	// clear a 640 KiB table whenever a compressor is loaded with a
 	// connection's history: they suit large messages only.
 	//
-	// The level applies to 15-bit windows and to messages compressed
-	// without history (no context takeover). With a narrower window and
-	// context takeover, klauspost/compress has a single window-limited
-	// encoder, comparable to level 5, used whatever the level. Messages
-	// under 128 bytes sent in one frame use a small built-in encoder
-	// (fixed Huffman codes, matches in the history), whatever the level
-	// except HuffmanOnly: klauspost/compress finds no matches in them.
+	// Under 15-bit windows the level sets the match search of this
+	// package's window encoder, with zlib's limits for that level (level
+	// 5: 32 candidates per position, lazy matching up to 16 bytes); at 15
+	// bits it is klauspost/compress's level. Messages under 128 bytes
+	// sent in one frame by a connection that has not kept an encoder use
+	// a small built-in encoder (fixed Huffman codes, matches in the
+	// history), whatever the level except HuffmanOnly.
 	//
 	// Python's compress_settings map here as the package documentation
 	// says: its level is this Level, Z_HUFFMAN_ONLY is HuffmanOnly, and
@@ -99,9 +99,9 @@ type Options struct {
 	IdleAfter time.Duration
 
 	// BusyCompressors is how many connections of one factory (one server,
-	// or one Dial) may keep their compressor between messages while they
-	// are busy, so that a message does not reload the history into a
-	// pooled compressor, which costs as much as compressing the window:
+	// or one Dial) with 15-bit windows may keep their compressor between
+	// messages while they are busy, so that a message does not reload
+	// the history into a pooled compressor, which costs as much as compressing the window:
 	// about a third less CPU per message on a busy server with many
 	// connections, for about 1% more bytes on the wire (klauspost/compress
 	// compresses a little worse from a window it continues than from one
