@@ -192,9 +192,10 @@ func limitLengths(l []uint8, maxBits uint8) {
 func assignCodes(lens []uint8, codes []huffCode) {
 	var count [16]uint16
 	for _, l := range lens {
-		count[l]++
+		if l != 0 { // most are: counting them all would chain the increments
+			count[l]++
+		}
 	}
-	count[0] = 0
 	var next [16]uint16
 	code := uint16(0)
 	for b := 1; b < 16; b++ {
@@ -203,8 +204,7 @@ func assignCodes(lens []uint8, codes []huffCode) {
 	}
 	for i, l := range lens {
 		if l == 0 {
-			codes[i] = huffCode{}
-			continue
+			continue // never written
 		}
 		codes[i] = huffCode{bits.Reverse16(next[l]) >> (16 - l), l}
 		next[l]++
