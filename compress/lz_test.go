@@ -6,6 +6,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tetherws/tether/ws"
 )
 
 // inflateStream inflates the concatenated sync-flushed messages of one
@@ -146,5 +148,42 @@ func TestBlockWithSkewedLiterals(t *testing.T) {
 	got := inflateStream(t, [][]byte{data}, []int{len(msg)})
 	if !bytes.Equal(got[0], msg) {
 		t.Fatal("output differs")
+	}
+}
+
+// Compressing and inflating a message allocates nothing in steady state,
+// with a kept encoder, a pooled one, and without context takeover.
+func TestSteadyStateDoesNotAllocate(t *testing.T) {
+	msgs := testCorpus(64)
+	for _, c := range []struct {
+		name string
+		opts Options
+	}{{"kept", Default}, {"pooled", Options{BusyEncoders: -1}}, {"no context takeover", Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true}}} {
+		t.Run(c.name, func(t *testing.T) {
+			enc, dec := handshake(t, c.opts, c.opts)
+			if !enc.useLz || enc.keepSend == c.opts.ClientNoContextTakeover {
+				t.Fatalf("negotiated %+v: not the case under test", enc.Agreement())
+			}
+			defer enc.Close()
+			defer dec.Close()
+			i := 0
+			step := func() {
+				m := msgs[i%len(msgs)]
+				i++
+				f := ws.Frame{Opcode: ws.OpText, Fin: true, Payload: m}
+				if err := enc.Encode(&f); err != nil {
+					t.Fatal(err)
+				}
+				if err := dec.Decode(&f, 1<<20); err != nil || !bytes.Equal(f.Payload, m) {
+					t.Fatalf("round trip: %v", err)
+				}
+			}
+			for range 2 * len(msgs) {
+				step()
+			}
+			if n := testing.AllocsPerRun(500, step); n != 0 {
+				t.Errorf("%v allocations per message", n)
+			}
+		})
 	}
 }
