@@ -15,8 +15,8 @@ import (
 // with dynamic Huffman codes (huffman.go). Loading a history only hashes
 // it into the chains, and a busy connection may keep its encoder between
 // messages (Options.BusyEncoders), which then loads nothing at all. It
-// is small: 2^bits bytes of chains, 2^(bits+1) of buffer and a 16 KiB
-// hash table (40 KiB at 12 bits); the token buffer and the Huffman tables
+// is small: 2^(bits+1) bytes of chains, 2^(bits+1) of buffer and a 16 KiB
+// hash table (32 KiB at 12 bits); the token buffer and the Huffman tables
 // are borrowed per message.
 
 const (
