@@ -122,3 +122,52 @@ func BenchmarkStdlibReference(b *testing.B) {
 	}
 	b.ReportMetric(float64(wire)/float64(msgsBytes(msgs, i)), "ratio")
 }
+
+// BenchmarkBusyConnections compresses a JSON stream on 16 connections of
+// one server in turn (each message of a connection follows one of every
+// other), as an echo server does, and inflates it on the clients: the
+// case where a pooled compressor never holds the connection's history.
+func BenchmarkBusyConnections(b *testing.B) {
+	msgs := testCorpus(1000)
+	for _, p := range []struct {
+		name string
+		opts Options
+		nctx bool
+	}{{"Default", Default, false}, {"NoKeptEncoders", Options{BusyEncoders: -1}, false}, {"Level1", Options{Level: 1}, false}, {"NoContextTakeover", Default, true}} {
+		b.Run(p.name, func(b *testing.B) {
+			const conns = 16
+			sf, err := NewServerFactory(p.opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var enc, dec [conns]*Deflate
+			for i := range conns {
+				dec[i], _ = handshake(b, Options{ServerNoContextTakeover: p.nctx}, Options{})
+				a := Agreement{LocalMaxWindowBits: 12, RemoteMaxWindowBits: 12, LocalNoContextTakeover: p.nctx, RemoteNoContextTakeover: p.nctx}
+				enc[i] = newDeflate(&sf.opts, a, nil, sf.budget)
+				defer enc[i].Close()
+				defer dec[i].Close()
+			}
+			b.ReportAllocs()
+			wire, plain, i := 0, 0, 0
+			for b.Loop() {
+				m := msgs[i/conns%len(msgs)]
+				c := i % conns
+				i++
+				f := ws.Frame{Opcode: ws.OpText, Fin: true, Payload: m}
+				if err := enc[c].Encode(&f); err != nil {
+					b.Fatal(err)
+				}
+				wire += len(f.Payload)
+				plain += len(m)
+				if err := dec[c].Decode(&f, 1<<20); err != nil {
+					b.Fatal(err)
+				}
+				if len(f.Payload) != len(m) {
+					b.Fatal("round trip failed")
+				}
+			}
+			b.ReportMetric(float64(wire)/float64(plain), "ratio")
+		})
+	}
+}

@@ -91,9 +91,10 @@ func TestConnectionsSharePools(t *testing.T) {
 }
 
 // A connection sending message after message takes its compressor back
-// instead of reloading its history.
+// instead of reloading its history (15-bit windows: window encoders are
+// kept differently, see TestBusyConnectionsKeepEncodersWithinBudget).
 func TestCompressorIsTakenBack(t *testing.T) {
-	ce, se := handshake(t, Options{}, Options{})
+	ce, se := handshake(t, BestRatio, BestRatio)
 	defer ce.Close()
 	defer se.Close()
 	var msgs [][]byte

@@ -31,13 +31,16 @@ type Agreement struct {
 //
 // Between messages it keeps only its history windows: the last 2^bits
 // bytes sent and received, for the directions that use context takeover.
-// A compressor or decompressor is borrowed from a process-wide pool for
-// each message (a compressor stays borrowed across the frames of a
-// fragmented message) and loaded with the history. After a message the
-// compressor goes back to the pool still loaded; the connection keeps a
-// weak ticket and takes it back for its next message if no other
-// connection took it meanwhile, which saves reloading the history on busy
-// connections without pinning anything on idle ones.
+// Under 15-bit windows it compresses with this package's window encoder:
+// the one it kept since its last message while busy (Options.BusyEncoders),
+// else a pooled one loaded with the send history. With 15-bit windows or
+// HuffmanOnly, a compressor is borrowed from a process-wide pool for each
+// message (a compressor stays borrowed across the frames of a fragmented
+// message) and loaded with the history; after the message it goes back to
+// the pool still loaded, and the connection keeps a weak ticket and takes
+// it back for its next message if no other connection took it meanwhile.
+// A decompressor is borrowed for each message and loaded with the receive
+// history. An idle connection pins none of them.
 //
 // The payloads Encode and Decode return alias per-direction buffers that
 // are kept for the next message; a runtime that wants idle connections to
@@ -64,6 +67,9 @@ type Deflate struct {
 	// sPinned: this connection holds a slot of the budget.
 	sPinned bool
 	sPacked packedWindow // sHist, stored compressed while idle
+	useLz   bool         // messages go through lzEncoder (see lz.go)
+	sLz     *lzEncoder   // window encoder of the message being sent
+	sLzPin  *lzEncoder   // window encoder kept since the last message (holds a budget slot)
 
 	// Receive side, used by Decode.
 	rHist   *[]byte // last recvW bytes received compressed
@@ -109,6 +115,7 @@ func newDeflate(o *Options, a Agreement, ps []ws.Param, b *busyBudget) *Deflate 
 		recvW: 1 << max(a.RemoteMaxWindowBits, 9),
 	}
 	d.keepSend = !a.LocalNoContextTakeover && d.level != HuffmanOnly
+	d.useLz = d.level != HuffmanOnly && a.LocalMaxWindowBits < 15
 	if d.idleAfter == 0 {
 		d.idleAfter = DefaultIdleAfter
 	}
@@ -151,175 +158,6 @@ func (d *Deflate) EncodingKey() (key any, ok bool) {
 }
 
 var errClosed = errors.New("compress: extension used after Close")
-
-// syncTail is the end of a sync flush, removed from the end of each message.
-var syncTail = []byte{0x00, 0x00, 0xff, 0xff}
-
-// Encode compresses an outgoing data frame. The first frame of a message
-// decides: the message is sent as it is when Frame.NoCompress is set or
-// when it fits in one frame shorter than Options.Threshold; otherwise
-// each frame is compressed and sync-flushed, RSV1 is set on the first
-// frame, and the final frame loses the trailing 00 00 ff ff (RFC 7692
-// §7.2.1).
-func (d *Deflate) Encode(f *ws.Frame) error {
-	d.sMu.Lock()
-	err := d.encode(f)
-	d.sMu.Unlock()
-	return err
-}
-
-func (d *Deflate) encode(f *ws.Frame) error {
-	if d.closed {
-		return errClosed
-	}
-	d.touch()
-	if err := d.restoreSend(); err != nil {
-		return err
-	}
-	if f.Opcode != ws.OpContinuation {
-		if d.sDefl != nil { // a message was left unfinished
-			putDeflater(d.sDefl)
-			d.sDefl = nil
-		}
-		d.sComp = !f.NoCompress && (!f.Fin || len(f.Payload) >= d.threshold)
-		if !d.sComp {
-			return nil
-		}
-		f.Rsv |= ws.RSV1
-		if f.Fin && len(f.Payload) < smallMax && d.level != HuffmanOnly {
-			d.encodeSmall(f)
-			return nil
-		}
-		d.beginSend(len(f.Payload), f.Fin)
-	} else if !d.sComp {
-		return nil
-	} else if d.sDefl == nil {
-		return errors.New("compress: continuation frame without a first frame")
-	}
-
-	out := d.sOut
-	if out == nil {
-		out = getBuf(len(f.Payload)/2 + 64)
-	}
-	*out = (*out)[:0]
-	w := d.sDefl
-	w.out.b = out
-	_, err := w.fw.Write(f.Payload)
-	if err == nil {
-		err = w.fw.Flush()
-	}
-	d.sOut, w.out.b = w.out.b, nil
-	if err != nil { // cannot happen: the output is memory
-		return err
-	}
-	b := *d.sOut
-	if f.Fin {
-		b = bytes.TrimSuffix(b, syncTail)
-		d.sDefl = nil
-		// Its state continues this connection's history if it keeps one.
-		if !d.keepSend || w.key < windowKey && d.agreed.LocalMaxWindowBits != 15 {
-			putDeflater(w)
-		} else if !d.pin(w) {
-			d.sPark = releaseDeflater(w)
-		}
-	}
-	if d.keepSend {
-		d.sHist = pushHistory(d.sHist, d.sendW, f.Payload)
-	}
-	f.Payload = b
-	return nil
-}
-
-// encodeSmall compresses a short message sent in one frame with the
-// built-in encoder, which borrows no compressor.
-func (d *Deflate) encodeSmall(f *ws.Frame) {
-	d.dropParked() // its history will miss this message
-	var hist []byte
-	if d.keepSend && d.sHist != nil {
-		hist = *d.sHist
-	}
-	out := growBuf(d.sOut, 2*len(f.Payload)+32)
-	*out = encodeSmall((*out)[:0], hist, f.Payload, d.sendW)
-	d.sOut = out
-	b := bytes.TrimSuffix(*out, syncTail)
-	if d.keepSend {
-		d.sHist = pushHistory(d.sHist, d.sendW, f.Payload)
-	}
-	f.Payload = b
-}
-
-// beginSend borrows the compressor for a message of n bytes in its first
-// frame (single: the only frame) and loads the history into it.
-func (d *Deflate) beginSend(n int, single bool) {
-	var dict []byte
-	if d.keepSend && d.sHist != nil {
-		dict = *d.sHist
-	}
-	bits := d.agreed.LocalMaxWindowBits
-	key := levelKey(d.level)
-	switch {
-	case d.level == HuffmanOnly, bits == 15:
-	case len(dict) == 0 && single && n <= 1<<bits:
-		// No history and a message within the window: whatever the
-		// encoder's reach, no back-reference can pass the window.
-	default:
-		// klauspost/compress's only window-limited encoder.
-		key = windowKey + bits
-	}
-	if w := d.sPin; w != nil {
-		d.sPin = nil
-		if w.key == key {
-			d.sDefl = w
-			return
-		}
-		putDeflater(w)
-	}
-	if w := d.sPark.take(); w != nil {
-		d.sPark = parkTicket{}
-		if w.key == key {
-			// Still loaded with exactly this connection's history.
-			d.sDefl = w
-			return
-		}
-		putDeflater(w)
-	}
-	d.sPark = parkTicket{}
-	d.sDefl = getDeflater(key, nil, dict)
-}
-
-// dropParked forgets the compressor of the last message: it will not have
-// the history of the next one.
-func (d *Deflate) dropParked() {
-	d.sPark = parkTicket{}
-	if d.sPin != nil {
-		putDeflater(d.sPin)
-		d.sPin = nil
-	}
-}
-
-// pushHistory appends data to the window history h of w bytes (a buffer
-// of capacity w, allocated on first use), keeping the last w bytes.
-func pushHistory(h *[]byte, w int, data []byte) *[]byte {
-	if h == nil {
-		if len(data) == 0 {
-			return nil
-		}
-		h = getBuf(w)
-	}
-	b := *h
-	switch {
-	case len(data) >= w:
-		b = b[:w]
-		copy(b, data[len(data)-w:])
-	default:
-		if over := len(b) + len(data) - w; over > 0 {
-			b = b[:copy(b, b[over:])]
-		}
-		b = append(b, data...)
-	}
-	*h = b
-	return h
-}
 
 // endBlock is appended to the compressed data given to the decompressor:
 // a final stored block of 8 known bytes. Decoding stops cleanly on it and

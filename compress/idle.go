@@ -40,22 +40,29 @@ type realClock struct{}
 
 func (realClock) AfterFunc(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) }
 
-// busyBudget counts the compressors kept by the busy connections of one
+// busyBudget counts the compressors (Options.BusyCompressors) and window
+// encoders (Options.BusyEncoders) kept by the busy connections of one
 // factory.
 type busyBudget struct {
-	max  int32
-	used atomic.Int32
+	compressors, encoders slots
 }
 
 func newBudget(o *Options) *busyBudget {
 	b := &busyBudget{}
-	if o.IdleAfter >= 0 { // else nothing would give a kept compressor back
-		b.max = int32(min(o.BusyCompressors, 1<<30))
+	if o.IdleAfter >= 0 { // else nothing would give a kept one back
+		b.compressors.max = int32(min(o.BusyCompressors, 1<<30))
+		b.encoders.max = int32(min(o.busyEncoders(), 1<<30))
 	}
 	return b
 }
 
-func (b *busyBudget) acquire() bool {
+// slots is a bounded count.
+type slots struct {
+	max  int32
+	used atomic.Int32
+}
+
+func (b *slots) acquire() bool {
 	if b.max == 0 {
 		return false
 	}
@@ -66,11 +73,11 @@ func (b *busyBudget) acquire() bool {
 	return false
 }
 
-func (b *busyBudget) release() { b.used.Add(-1) }
+func (b *slots) release() { b.used.Add(-1) }
 
 // packedWindow is a history window stored compressed while idle.
 type packedWindow struct {
-	data []byte // a complete deflate stream (final block)
+	data []byte // a deflate stream holding the n bytes of the window
 	n    int    // length of the window
 }
 
@@ -117,7 +124,7 @@ func (d *Deflate) onIdle() {
 
 	midMessage := false
 	d.sMu.Lock()
-	if d.sDefl != nil {
+	if d.sDefl != nil || d.sLz != nil {
 		midMessage = true
 	} else if !d.closed {
 		d.packSend()
@@ -154,15 +161,16 @@ func (d *Deflate) unpin() {
 		d.sPin = nil
 	}
 	if d.sPinned {
-		d.budget.release()
+		d.budget.compressors.release()
 		d.sPinned = false
 	}
+	d.unpinLz()
 }
 
 // pin keeps w for the next message if the budget allows.
 func (d *Deflate) pin(w *deflater) bool {
 	if !d.sPinned {
-		if !d.budget.acquire() {
+		if !d.budget.compressors.acquire() {
 			return false
 		}
 		d.sPinned = true
@@ -181,14 +189,27 @@ func (d *Deflate) packWindow(p packedWindow, h *[]byte) (packedWindow, *[]byte) 
 	if h == nil || len(*h) < minPack {
 		return p, h
 	}
-	w := getDeflater(d.packKey(), getBuf(len(*h)/2), nil)
-	_, err := w.fw.Write(*h)
-	if err == nil {
-		err = w.fw.Close()
+	out := getBuf(len(*h) / 2)
+	if d.useLz {
+		// The encoder this connection uses anyway; its sync-flushed
+		// stream is read back by length.
+		e := getLz(d.agreed.LocalMaxWindowBits, d.level, nil)
+		*out = e.encode((*out)[:0], *h)
+		putLz(e)
+	} else {
+		w := getDeflater(levelKey(max(d.level, BestSpeed)), out, nil)
+		_, err := w.fw.Write(*h)
+		if err == nil {
+			err = w.fw.Close()
+		}
+		out = w.out.b
+		putDeflater(w)
+		if err != nil {
+			putBuf(out)
+			return p, h
+		}
 	}
-	out := w.out.b
-	putDeflater(w)
-	if err != nil || len(*out) >= len(*h)*3/4 {
+	if len(*out) >= len(*h)*3/4 {
 		putBuf(out)
 		return p, h
 	}
@@ -211,15 +232,6 @@ func unpackWindow(p packedWindow, w int) (*[]byte, error) {
 	}
 	*h = b
 	return h, nil
-}
-
-// packKey is the compressor that packs windows: one this connection uses
-// anyway, so that packing seldom creates a compressor.
-func (d *Deflate) packKey() int {
-	if bits := d.agreed.LocalMaxWindowBits; bits < 15 && d.level != HuffmanOnly {
-		return windowKey + bits
-	}
-	return levelKey(max(d.level, BestSpeed))
 }
 
 // restoreSend and restoreReceive bring back the windows of an idle

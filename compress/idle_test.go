@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tetherws/tether/internal/fakeclock"
+	"github.com/tetherws/tether/internal/inflateref"
 	"github.com/tetherws/tether/ws"
 )
 
@@ -120,7 +121,7 @@ func TestMessagesAfterIdleUseTheHistory(t *testing.T) {
 func TestBusyConnectionsKeepCompressorsWithinBudget(t *testing.T) {
 	o := Options{BusyCompressors: 1}
 	b := newBudget(&o)
-	a := Agreement{LocalMaxWindowBits: 12, RemoteMaxWindowBits: 12}
+	a := Agreement{LocalMaxWindowBits: 15, RemoteMaxWindowBits: 15}
 	d1, d2 := newDeflate(&o, a, nil, b), newDeflate(&o, a, nil, b)
 	defer d1.Close()
 	defer d2.Close()
@@ -137,11 +138,11 @@ func TestBusyConnectionsKeepCompressorsWithinBudget(t *testing.T) {
 	if d1.sPin == nil || d2.sPin != nil {
 		t.Fatalf("kept compressors: first %v, second %v; want only the first", d1.sPin != nil, d2.sPin != nil)
 	}
-	if n := b.used.Load(); n != 1 {
+	if n := b.compressors.used.Load(); n != 1 {
 		t.Fatalf("budget used %d, want 1", n)
 	}
 	goIdle(clk)
-	if d1.sPin != nil || b.used.Load() != 0 {
+	if d1.sPin != nil || b.compressors.used.Load() != 0 {
 		t.Fatal("an idle connection kept its compressor")
 	}
 	// Its next message takes the compressor back from the pool.
@@ -149,11 +150,11 @@ func TestBusyConnectionsKeepCompressorsWithinBudget(t *testing.T) {
 	if err := d1.Encode(&f); err != nil {
 		t.Fatal(err)
 	}
-	if d1.sPin == nil || b.used.Load() != 1 {
+	if d1.sPin == nil || b.compressors.used.Load() != 1 {
 		t.Fatal("a busy connection did not keep its compressor again")
 	}
 	d1.Close()
-	if b.used.Load() != 0 {
+	if b.compressors.used.Load() != 0 {
 		t.Fatal("Close kept the budget slot")
 	}
 }
@@ -222,4 +223,68 @@ func TestIdleTimerRacesWithTraffic(t *testing.T) {
 	closers.Go(func() { ce.Close(); se.Close() })
 	clk.Advance(DefaultIdleAfter)
 	closers.Wait()
+}
+
+// A busy connection keeps its window encoder within the budget of its
+// factory, continues its stream with it, and gives it back when idle.
+func TestBusyConnectionsKeepEncodersWithinBudget(t *testing.T) {
+	o := Options{BusyEncoders: 1}
+	b := newBudget(&o)
+	a := Agreement{LocalMaxWindowBits: 12, RemoteMaxWindowBits: 12}
+	d1, d2 := newDeflate(&o, a, nil, b), newDeflate(&o, a, nil, b)
+	defer d1.Close()
+	defer d2.Close()
+	clk := withFakeClock(d1, d2)
+	msgs := windowCorpus()
+	var hist []byte
+	send := func(d *Deflate, m []byte) {
+		t.Helper()
+		f := ws.Frame{Opcode: ws.OpText, Fin: true, Payload: m}
+		if err := d.Encode(&f); err != nil {
+			t.Fatal(err)
+		}
+		if d != d1 {
+			return
+		}
+		got, _, err := inflateref.Inflate(hist, append(bytes.Clone(f.Payload), syncTail...), 1<<12)
+		if err != nil || !bytes.Equal(got, m) {
+			t.Fatalf("the kept encoder's message does not inflate with the history: %v", err)
+		}
+		hist = append(hist, m...)
+	}
+	for _, m := range msgs[:3] {
+		send(d1, m)
+		send(d2, m)
+	}
+	if d1.sLzPin == nil || d2.sLzPin != nil {
+		t.Fatalf("kept encoders: first %v, second %v; want only the first", d1.sLzPin != nil, d2.sLzPin != nil)
+	}
+	if n := b.encoders.used.Load(); n != 1 {
+		t.Fatalf("budget used %d, want 1", n)
+	}
+	goIdle(clk)
+	if d1.sLzPin != nil || b.encoders.used.Load() != 0 {
+		t.Fatal("an idle connection kept its encoder")
+	}
+	// Its next message loads the restored history into a pooled encoder,
+	// which it keeps again.
+	send(d1, msgs[3])
+	if d1.sLzPin == nil || b.encoders.used.Load() != 1 {
+		t.Fatal("a busy connection did not keep its encoder again")
+	}
+	send(d1, msgs[4][:50]) // short: the kept encoder, not the built-in one
+	d1.Close()
+	if b.encoders.used.Load() != 0 {
+		t.Fatal("Close kept the budget slot")
+	}
+}
+
+// BusyEncoders: 0 is the default budget, a negative value keeps none.
+func TestBusyEncodersDefault(t *testing.T) {
+	for _, c := range []struct{ opt, want int }{{0, DefaultBusyEncoders}, {-1, 0}, {3, 3}} {
+		o := Options{BusyEncoders: c.opt}
+		if got := newBudget(&o).encoders.max; int(got) != c.want {
+			t.Errorf("BusyEncoders %d: budget %d, want %d", c.opt, got, c.want)
+		}
+	}
 }

@@ -12,7 +12,9 @@ import (
 
 // An idle connection keeps only its history windows once its buffers are
 // released: 2^bits bytes per direction with context takeover, nothing
-// without; never a compressor, a decompressor or kept compressed data.
+// without; never a compressor in use, a decompressor or kept compressed
+// data. (The window encoder a busy connection keeps goes back after
+// IdleAfter: TestBusyConnectionsKeepEncodersWithinBudget.)
 func TestIdleConnectionKeepsOnlyWindows(t *testing.T) {
 	msgs := windowCorpus()
 	for _, tt := range []struct {
@@ -39,7 +41,7 @@ func TestIdleConnectionKeepsOnlyWindows(t *testing.T) {
 				if got := e.retained(); got != tt.want {
 					t.Errorf("retained %d bytes after release (%d before), want %d", got, held, tt.want)
 				}
-				if e.sDefl != nil || e.rPend != nil {
+				if e.sDefl != nil || e.sLz != nil || e.rPend != nil {
 					t.Error("a compressor or compressed data is held")
 				}
 			}

@@ -41,13 +41,13 @@ type Options struct {
 	// clear a 640 KiB table whenever a compressor is loaded with a
 	// connection's history: they suit large messages only.
 	//
-	// The level applies to 15-bit windows and to messages compressed
-	// without history (no context takeover). With a narrower window and
-	// context takeover, klauspost/compress has a single window-limited
-	// encoder, comparable to level 5, used whatever the level. Messages
-	// under 128 bytes sent in one frame use a small built-in encoder
-	// (fixed Huffman codes, matches in the history), whatever the level
-	// except HuffmanOnly: klauspost/compress finds no matches in them.
+	// Under 15-bit windows the level sets the match search of this
+	// package's window encoder, with zlib's limits for that level (level
+	// 5: 32 candidates per position, lazy matching up to 16 bytes); at 15
+	// bits it is klauspost/compress's level. Messages under 128 bytes
+	// sent in one frame by a connection that has not kept an encoder use
+	// a small built-in encoder (fixed Huffman codes, matches in the
+	// history), whatever the level except HuffmanOnly.
 	//
 	// Python's compress_settings map here as the package documentation
 	// says: its level is this Level, Z_HUFFMAN_ONLY is HuffmanOnly, and
@@ -99,9 +99,9 @@ type Options struct {
 	IdleAfter time.Duration
 
 	// BusyCompressors is how many connections of one factory (one server,
-	// or one Dial) may keep their compressor between messages while they
-	// are busy, so that a message does not reload the history into a
-	// pooled compressor, which costs as much as compressing the window:
+	// or one Dial) with 15-bit windows may keep their compressor between
+	// messages while they are busy, so that a message does not reload
+	// the history into a pooled compressor, which costs as much as compressing the window:
 	// about a third less CPU per message on a busy server with many
 	// connections, for about 1% more bytes on the wire (klauspost/compress
 	// compresses a little worse from a window it continues than from one
@@ -109,6 +109,31 @@ type Options struct {
 	// IdleAfter without messages. It matters only with context takeover.
 	// 0 keeps none.
 	BusyCompressors int
+
+	// BusyEncoders is how many connections of one factory may keep their
+	// window encoder between messages while they are busy. With context
+	// takeover and a window under 15 bits (the default 12), messages are
+	// compressed by this package's own encoder, which loads a history by
+	// hashing it, about a quarter of the cost of compressing it; a kept
+	// encoder loads nothing. Each is 2^(bits+2) + 16 KiB (32 KiB at 12
+	// bits), given back after IdleAfter without messages. 0 means
+	// DefaultBusyEncoders; a negative value keeps none.
+	BusyEncoders int
+}
+
+// DefaultBusyEncoders is the number of window encoders the busy
+// connections of one factory may keep when Options.BusyEncoders is 0:
+// at most 8 MiB at 12-bit windows.
+const DefaultBusyEncoders = 256
+
+func (o *Options) busyEncoders() int {
+	switch {
+	case o.BusyEncoders == 0:
+		return DefaultBusyEncoders
+	case o.BusyEncoders < 0:
+		return 0
+	}
+	return o.BusyEncoders
 }
 
 // Presets trade memory for ratio and speed. Memory is what an idle

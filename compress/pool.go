@@ -91,12 +91,9 @@ type deflater struct {
 	free atomic.Uint64 // 0 while in use, else the generation of its release
 }
 
-// Compressor pools. Keys 0..11 are levels -2..9 with the full 32 KiB
-// window; keys 12+bits are window-limited writers of 2^bits bytes
-// (bits 8..14).
-const windowKey = 12
-
-var deflaters [windowKey + 15]sync.Pool
+// Compressor pools, by key: levels -2..9 (full 32 KiB window) are keys
+// 0..11. Narrower windows use lzEncoder.
+var deflaters [12]sync.Pool
 
 func levelKey(level int) int { return level + 2 }
 
@@ -118,11 +115,7 @@ func getDeflater(key int, out *[]byte, dict []byte) *deflater {
 	if d == nil {
 		d = &deflater{key: key}
 		var err error
-		if key >= windowKey {
-			d.fw, err = flate.NewWriterWindow(&d.out, 1<<(key-windowKey))
-		} else {
-			d.fw, err = flate.NewWriter(&d.out, key-2)
-		}
+		d.fw, err = flate.NewWriter(&d.out, key-2)
 		if err != nil {
 			panic("compress: " + err.Error()) // keys are validated
 		}

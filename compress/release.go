@@ -41,6 +41,10 @@ func (d *Deflate) Close() {
 	}
 	d.closed = true
 	d.dropParked()
+	if d.sLz != nil && d.sLz != d.sLzPin {
+		putLz(d.sLz)
+	}
+	d.sLz = nil
 	d.unpin()
 	if d.sDefl != nil {
 		putDeflater(d.sDefl)

@@ -128,7 +128,8 @@ var (
 	offsetExtra = [30]uint8{0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13}
 )
 
-// bitWriter writes deflate bits, least significant first.
+// bitWriter writes deflate bits, least significant first. Up to 31 bits
+// wait in acc; a call adds at most 32.
 type bitWriter struct {
 	dst []byte
 	acc uint64
@@ -138,10 +139,10 @@ type bitWriter struct {
 func (w *bitWriter) bits(v uint64, n uint) {
 	w.acc |= v << w.n
 	w.n += n
-	for w.n >= 8 {
-		w.dst = append(w.dst, byte(w.acc))
-		w.acc >>= 8
-		w.n -= 8
+	if w.n >= 32 {
+		w.dst = append(w.dst, byte(w.acc), byte(w.acc>>8), byte(w.acc>>16), byte(w.acc>>24))
+		w.acc >>= 32
+		w.n -= 32
 	}
 }
 
@@ -164,10 +165,12 @@ func (w *bitWriter) match(length, dist int) {
 	w.bits(uint64(dist-int(offsetBase[di])), uint(offsetExtra[di]))
 }
 
-// flush pads the last byte with zero bits.
+// flush writes the pending bits, padding the last byte with zero bits.
 func (w *bitWriter) flush() {
-	if w.n > 0 {
+	for w.n > 0 {
 		w.dst = append(w.dst, byte(w.acc))
-		w.acc, w.n = 0, 0
+		w.acc >>= 8
+		w.n -= min(w.n, 8)
 	}
+	w.acc = 0
 }

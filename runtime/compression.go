@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/tetherws/tether/compress"
 	"github.com/tetherws/tether/ws"
@@ -11,6 +12,30 @@ import (
 // websockets. Options.Compression tunes it; Options.DisableCompression
 // turns it off. A factory for "permessage-deflate" given explicitly in the
 // extension lists replaces the default one.
+//
+// The process makes one factory per distinct compress.Options value and
+// side, shared by every Server and Dial using it, so that the number of
+// busy connections keeping an encoder (compress.Options.BusyEncoders and
+// BusyCompressors) is bounded for the process, not per connection.
+
+var (
+	clientFactories sync.Map // compress.Options → *compress.ClientFactory
+	serverFactories sync.Map // compress.Options → *compress.ServerFactory
+)
+
+// sharedFactory returns the factory of m for o, making it with mk the
+// first time.
+func sharedFactory[F any](m *sync.Map, o compress.Options, mk func(compress.Options) (F, error)) (F, error) {
+	if f, ok := m.Load(o); ok {
+		return f.(F), nil
+	}
+	f, err := mk(o)
+	if err != nil {
+		return f, err
+	}
+	v, _ := m.LoadOrStore(o, f)
+	return v.(F), nil
+}
 
 func (o *Options) compressionOptions() compress.Options {
 	if o.Compression != nil {
@@ -26,7 +51,7 @@ func clientExtensions(o *DialOptions) ([]ws.ClientExtensionFactory, error) {
 	if o.DisableCompression || hasFactory(exts, compress.ExtensionName) {
 		return exts, nil
 	}
-	f, err := compress.NewClientFactory(o.compressionOptions())
+	f, err := sharedFactory(&clientFactories, o.compressionOptions(), compress.NewClientFactory)
 	if err != nil {
 		return nil, fmt.Errorf("tether: compression options: %w", err)
 	}
@@ -39,7 +64,7 @@ func serverExtensions(o *ServerOptions) ([]ws.ServerExtensionFactory, error) {
 	if o.DisableCompression || hasFactory(exts, compress.ExtensionName) {
 		return exts, nil
 	}
-	f, err := compress.NewServerFactory(o.compressionOptions())
+	f, err := sharedFactory(&serverFactories, o.compressionOptions(), compress.NewServerFactory)
 	if err != nil {
 		return nil, fmt.Errorf("tether: compression options: %w", err)
 	}

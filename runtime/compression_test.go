@@ -175,3 +175,28 @@ func TestBroadcastCompressesOnceWithoutContextTakeover(t *testing.T) {
 		}
 	}
 }
+
+// Servers and dials with equal compression options share one factory per
+// side, so that the budget of kept encoders is the process's; other
+// options get another.
+func TestCompressionFactoriesAreSharedPerOptions(t *testing.T) {
+	last := func(exts []ws.ServerExtensionFactory, err error) ws.ServerExtensionFactory {
+		t.Helper()
+		if err != nil || len(exts) == 0 {
+			t.Fatalf("server extensions: %v, %v", exts, err)
+		}
+		return exts[len(exts)-1]
+	}
+	fast := compress.Fast
+	a := last(serverExtensions(&ServerOptions{}))
+	b := last(serverExtensions(&ServerOptions{}))
+	c := last(serverExtensions(&ServerOptions{Options: Options{Compression: &fast}}))
+	if a != b || a == c {
+		t.Errorf("server factories: equal options shared %v, other options shared %v", a == b, a == c)
+	}
+	ca, err1 := clientExtensions(&DialOptions{})
+	cb, err2 := clientExtensions(&DialOptions{})
+	if err1 != nil || err2 != nil || ca[len(ca)-1] != cb[len(cb)-1] {
+		t.Errorf("client factories with equal options are not shared (%v, %v)", err1, err2)
+	}
+}
