@@ -145,9 +145,9 @@ func printTable(out io.Writer, msgs [][]byte, source string, s settings, rows []
 memory/conn: the heap one endpoint keeps between messages (history windows and state);
 compressors and decompressors are pooled and shared, not counted. An idle connection
 also stores its windows compressed (compress.Options.IdleAfter), about a quarter for
-text. size: compressed/plain payload bytes. Below 15 bits, klauspost/compress has one
-window-limited encoder (about level 5), so the level matters at 15 bits, for messages
-without history, and for Huffman only (-2).`)
+text. size: compressed/plain payload bytes. Below 15 bits tether's own window encoder
+runs with zlib's match-search limits for each level; at 15 bits and for Huffman only
+(-2) klauspost/compress's compressors do.`)
 }
 
 func levelName(l int) string {
