@@ -28,7 +28,45 @@ type screen struct {
 	mu   sync.Mutex
 	t    *term.Terminal
 	out  io.Writer
+	gate *gate // the term.Terminal's own output
 	done bool
+}
+
+// newScreen returns the screen of a prompt read from in and shown on out.
+func newScreen(in io.Reader, out io.Writer) *screen {
+	g := &gate{w: out}
+	t := term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{in, g}, prompt)
+	return &screen{t: t, out: out, gate: g}
+}
+
+// gate passes the term.Terminal's writes on until it is shut. The
+// terminal also writes on its own, from the goroutine in ReadLine (the
+// prompt, redrawn when a new line is read); once the screen is finished
+// those writes would put a prompt back above what follows.
+type gate struct {
+	mu   sync.Mutex
+	w    io.Writer
+	shut bool
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.shut {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+// close shuts the gate after writing p.
+func (g *gate) close(p string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.shut = true
+	_, _ = io.WriteString(g.w, p)
 }
 
 func (s *screen) Write(p []byte) (int, error) {
@@ -55,9 +93,9 @@ func (s *screen) finish(erase bool) {
 	}
 	s.done = true
 	if erase {
-		_, _ = io.WriteString(s.out, "\r\x1b[K")
+		s.gate.close("\r\x1b[K")
 	} else {
-		_, _ = io.WriteString(s.out, "\r\n")
+		s.gate.close("\r\n")
 	}
 }
 
@@ -77,11 +115,8 @@ func (s *session) interactive(ctx context.Context, in, out *os.File) int {
 	}
 	defer func() { _ = term.Restore(int(in.Fd()), state) }()
 
-	t := term.NewTerminal(struct {
-		io.Reader
-		io.Writer
-	}{in, out}, prompt)
-	scr := &screen{t: t, out: out}
+	scr := newScreen(in, out)
+	t := scr.t
 	if s.cfg.json {
 		s.rep = newJSONReporter(scr)
 	} else {

@@ -3,8 +3,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -342,5 +344,20 @@ func TestInteractiveServerCloseErasesThePrompt(t *testing.T) {
 		if l == ">" || l == "> " {
 			t.Fatalf("a prompt is left on the display:\n%s", s)
 		}
+	}
+}
+
+// The terminal redraws its prompt whenever ReadLine begins, on the
+// goroutine reading keys; once the screen is finished that prompt must not
+// appear above the closing status.
+func TestFinishedScreenDropsThePromptOfALateReadLine(t *testing.T) {
+	var out bytes.Buffer
+	scr := newScreen(strings.NewReader(""), &out)
+	scr.finish(true)
+	_, _ = scr.t.ReadLine() // as readTerminal does after the last line
+	fmt.Fprintln(scr, "Connection closed: 1011 (internal error) oops.")
+	want := "\r\x1b[KConnection closed: 1011 (internal error) oops.\r\n"
+	if out.String() != want {
+		t.Fatalf("terminal got %q, want %q", out.String(), want)
 	}
 }
