@@ -31,12 +31,19 @@ func (c *Conn) newKeepalive() *keepalive.Loop {
 // goroutine returns at once.
 //
 // While it waits, the loop is parked on one channel receive, so the
-// goroutine keeps Go's smallest stack (2 KiB).
+// goroutine keeps Go's smallest stack (2 KiB), as long as the frames
+// above the loop stay small (keepaliveEnded holds the rest): arming a
+// timer may take the allocator's slow path, a deep one.
 func (c *Conn) keepaliveLoop() error {
 	if c.ka == nil {
 		return nil
 	}
-	err := c.ka.Run()
+	return c.keepaliveEnded(c.ka.Run())
+}
+
+// keepaliveEnded handles the end of the keepalive loop with err, and
+// returns the goroutine's error.
+func (c *Conn) keepaliveEnded(err error) error {
 	switch {
 	case err == nil:
 		return nil
