@@ -61,7 +61,7 @@ type Conn struct {
 	werr       error      // an inline write failed; the writer ends the connection
 	halfClosed bool       // the writer has half-closed the transport
 	ended      bool       // the reader has returned: wake is closed
-	moving     bool       // the idle sweeper woke the reader to move (idlesweep.go)
+	moving     bool       // the idle sweeper woke the reader to move (see idleSweeper)
 	spaceCh    chan struct{}
 	closeTimer *time.Timer
 	endTimer   *time.Timer // sends a deferred close frame (reader.deferClose)
@@ -136,7 +136,7 @@ type Conn struct {
 
 	leftover []byte // bytes read past the handshake
 	// sweepSeen is bytesIn when the idle sweeper last looked (under
-	// sweeper.mu); moves counts the reader's moves (idlesweep.go).
+	// sweeper.mu); moves counts the reader's moves (see idleSweeper).
 	sweepSeen uint64
 	moves     atomic.Uint32
 }
