@@ -1,9 +1,10 @@
 package runtime
 
 import (
-	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/tetherws/tether/keepalive"
@@ -86,11 +87,14 @@ func (p *connPinger) Activity() (received uint64, held bool) {
 // SendPong sends an unsolicited pong (Options.Heartbeat).
 func (p *connPinger) SendPong() error { return (*Conn)(p).Pong(nil) }
 
-// pingPayloadLocked picks 4 random bytes not used by a pending ping.
+// pingPayloadLocked picks 4 random bytes not used by a pending ping. They
+// only tell pongs apart, so they come from math/rand: crypto/rand's call
+// chain alone would outgrow the 2 KiB stack of the keepalive goroutine,
+// which sends the ping.
 func (c *Conn) pingPayloadLocked() [4]byte {
 	for {
 		var b [4]byte
-		_, _ = rand.Read(b[:])
+		binary.LittleEndian.PutUint32(b[:], rand.Uint32())
 		if !c.pendingLocked(string(b[:])) {
 			return b
 		}
