@@ -67,9 +67,23 @@ type connPinger Conn
 // SendPing sends a keepalive ping with a fresh random payload; the reader
 // calls pong when its pong (or a later one) arrives. Its latency
 // is recorded (Latency) like that of any ping.
+//
+// The ping is framed and written (inline, when the socket takes it) by a
+// goroutine that lives for that call alone: the write's call chain would
+// double the keepalive goroutine's 2 KiB stack for good (Go does not
+// shrink the stack of a goroutine parked as this one is), where the
+// short-lived goroutine gives its stack back. One goroutine start per
+// ping interval is the price.
 func (p *connPinger) SendPing(pong func(time.Duration)) error {
-	_, err := (*Conn)(p).sendPing(nil, nil, pong)
-	return err
+	errc := make(chan error, 1)
+	go (*Conn)(p).sendKeepalivePing(pong, errc)
+	return <-errc
+}
+
+// sendKeepalivePing sends a keepalive ping and reports the error on errc.
+func (c *Conn) sendKeepalivePing(pong func(time.Duration), errc chan<- error) {
+	_, err := c.sendPing(nil, nil, pong)
+	errc <- err
 }
 
 // Activity reports the bytes read from the peer and whether the reader is
