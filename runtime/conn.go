@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,10 +35,13 @@ type Conn struct {
 	request     *http.Request
 	response    *http.Response
 	// respHead is the 101 response a server sent, as written: Response
-	// parses it on first use (respOnce), which spares every connection
-	// whose response nobody looks at a parsed header map.
+	// parses it on first use (headOnce), which spares every connection
+	// whose response nobody looks at a parsed header map. reqHead is
+	// likewise the request of a server's handshake that no hook saw or
+	// changed, as received: Request parses it on first use.
 	respHead []byte
-	respOnce sync.Once
+	reqHead  []byte
+	headOnce sync.Once
 	username string
 	exts     []ws.Extension
 
@@ -57,6 +61,7 @@ type Conn struct {
 	werr       error      // an inline write failed; the writer ends the connection
 	halfClosed bool       // the writer has half-closed the transport
 	ended      bool       // the reader has returned: wake is closed
+	moving     bool       // the idle sweeper woke the reader to move (see idleSweeper)
 	spaceCh    chan struct{}
 	closeTimer *time.Timer
 	endTimer   *time.Timer // sends a deferred close frame (reader.deferClose)
@@ -130,6 +135,10 @@ type Conn struct {
 	opened  time.Time
 
 	leftover []byte // bytes read past the handshake
+	// sweepSeen is bytesIn when the idle sweeper last looked (under
+	// sweeper.mu); moves counts the reader's moves (see idleSweeper).
+	sweepSeen uint64
+	moves     atomic.Uint32
 }
 
 type pendingPing struct {
@@ -148,6 +157,7 @@ type connParams struct {
 	request    *http.Request
 	response   *http.Response
 	respHead   []byte
+	reqHead    []byte // the request as received, when request is nil
 	leftover   []byte
 	username   string
 	parent     context.Context
@@ -185,6 +195,7 @@ func newConn(p connParams) *Conn {
 		request:     p.request,
 		response:    p.response,
 		respHead:    p.respHead,
+		reqHead:     p.reqHead,
 		username:    p.username,
 		msgs:        make(chan Message, p.opts.MaxQueue),
 		done:        make(chan struct{}),
@@ -311,13 +322,35 @@ func (c *Conn) Subprotocol() string { return c.subprotocol }
 func (c *Conn) Extensions() []ws.Extension { return c.exts }
 
 // Request returns the opening handshake request.
-func (c *Conn) Request() *http.Request { return c.request }
+func (c *Conn) Request() *http.Request {
+	if c.reqHead != nil {
+		c.parseHeads()
+	}
+	return c.request
+}
 
 // Response returns the opening handshake response: the one received by a
 // client, the one sent by a server.
 func (c *Conn) Response() *http.Response {
-	if c.respHead != nil {
-		c.respOnce.Do(func() {
+	if c.respHead != nil || c.reqHead != nil {
+		c.parseHeads()
+	}
+	return c.response
+}
+
+// parseHeads parses, once, the handshake's request and response kept as
+// bytes (reqHead, respHead).
+func (c *Conn) parseHeads() {
+	c.headOnce.Do(func() {
+		if c.reqHead != nil {
+			r, _, err := ws.ParseRequest(c.reqHead, c.opts.Limits)
+			if err != nil { // cannot happen: it was parsed before
+				r = &http.Request{Method: http.MethodGet, URL: &url.URL{}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{}, Body: http.NoBody}
+			}
+			r.RemoteAddr = remoteString(c.nc)
+			c.request = r
+		}
+		if c.respHead != nil {
 			r, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(c.respHead)), c.request)
 			if err != nil { // cannot happen: tether wrote it
 				r = &http.Response{StatusCode: http.StatusSwitchingProtocols, Status: "101 Switching Protocols",
@@ -325,9 +358,8 @@ func (c *Conn) Response() *http.Response {
 			}
 			r.Body = nil // a 101 has none
 			c.response = r
-		})
-	}
-	return c.response
+		}
+	})
 }
 
 // Username returns the user name authenticated during the handshake, or "".
@@ -383,11 +415,30 @@ func (c *Conn) Logger() *slog.Logger {
 //
 // An idle connection's writer and keepalive goroutines are each parked on
 // one channel receive, which keeps them at Go's smallest stack (2 KiB);
-// the reader waits on the socket without holding a read buffer.
+// the reader waits on the socket without holding a read buffer, and on a
+// TCP or Unix socket it moves to a fresh goroutine once the connection
+// has been idle for a while (see idleSweeper), so that the stack it grew
+// while parsing does not stay with an idle connection.
 func (c *Conn) run() {
 	c.group.Go(c.writeLoop)
 	c.group.Go(c.keepaliveLoop)
-	rerr := c.readLoop()
+	r := &reader{c: c}
+	if len(c.leftover) > 0 {
+		b := c.leftover
+		c.leftover = nil
+		r.feed(b)
+	}
+	if c.rio != nil {
+		c.readOn(r)
+		return
+	}
+	c.endRead(r, c.readLoop(r))
+}
+
+// endRead ends the connection once its input has ended (rerr): the
+// rest of run, on whichever goroutine the reader last ran.
+func (c *Conn) endRead(r *reader, rerr error) {
+	r.releaseMessage()
 	c.abort(nil) // unblock a writer blocked on the socket
 	c.mu.Lock()
 	c.ended = true

@@ -1,9 +1,10 @@
 package runtime
 
 import (
-	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/tetherws/tether/keepalive"
@@ -31,12 +32,19 @@ func (c *Conn) newKeepalive() *keepalive.Loop {
 // goroutine returns at once.
 //
 // While it waits, the loop is parked on one channel receive, so the
-// goroutine keeps Go's smallest stack (2 KiB).
+// goroutine keeps Go's smallest stack (2 KiB), as long as the frames
+// above the loop stay small (keepaliveEnded holds the rest): arming a
+// timer may take the allocator's slow path, a deep one.
 func (c *Conn) keepaliveLoop() error {
 	if c.ka == nil {
 		return nil
 	}
-	err := c.ka.Run()
+	return c.keepaliveEnded(c.ka.Run())
+}
+
+// keepaliveEnded handles the end of the keepalive loop with err, and
+// returns the goroutine's error.
+func (c *Conn) keepaliveEnded(err error) error {
 	switch {
 	case err == nil:
 		return nil
@@ -59,9 +67,23 @@ type connPinger Conn
 // SendPing sends a keepalive ping with a fresh random payload; the reader
 // calls pong when its pong (or a later one) arrives. Its latency
 // is recorded (Latency) like that of any ping.
+//
+// The ping is framed and written (inline, when the socket takes it) by a
+// goroutine that lives for that call alone: the write's call chain would
+// double the keepalive goroutine's 2 KiB stack for good (Go does not
+// shrink the stack of a goroutine parked as this one is), where the
+// short-lived goroutine gives its stack back. One goroutine start per
+// ping interval is the price.
 func (p *connPinger) SendPing(pong func(time.Duration)) error {
-	_, err := (*Conn)(p).sendPing(nil, nil, pong)
-	return err
+	errc := make(chan error, 1)
+	go (*Conn)(p).sendKeepalivePing(pong, errc)
+	return <-errc
+}
+
+// sendKeepalivePing sends a keepalive ping and reports the error on errc.
+func (c *Conn) sendKeepalivePing(pong func(time.Duration), errc chan<- error) {
+	_, err := c.sendPing(nil, nil, pong)
+	errc <- err
 }
 
 // Activity reports the bytes read from the peer and whether the reader is
@@ -79,11 +101,14 @@ func (p *connPinger) Activity() (received uint64, held bool) {
 // SendPong sends an unsolicited pong (Options.Heartbeat).
 func (p *connPinger) SendPong() error { return (*Conn)(p).Pong(nil) }
 
-// pingPayloadLocked picks 4 random bytes not used by a pending ping.
+// pingPayloadLocked picks 4 random bytes not used by a pending ping. They
+// only tell pongs apart, so they come from math/rand: crypto/rand's call
+// chain alone would outgrow the 2 KiB stack of the keepalive goroutine,
+// which sends the ping.
 func (c *Conn) pingPayloadLocked() [4]byte {
 	for {
 		var b [4]byte
-		_, _ = rand.Read(b[:])
+		binary.LittleEndian.PutUint32(b[:], rand.Uint32())
 		if !c.pendingLocked(string(b[:])) {
 			return b
 		}

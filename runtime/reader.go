@@ -8,18 +8,10 @@ import (
 	"github.com/tetherws/tether/ws"
 )
 
-// readLoop reads and parses until EOF or an error.
-func (c *Conn) readLoop() error {
-	r := reader{c: c}
-	defer r.releaseMessage()
-	if len(c.leftover) > 0 {
-		b := c.leftover
-		c.leftover = nil
-		r.feed(b)
-	}
-	if c.rio != nil {
-		return c.readRaw(&r)
-	}
+// readLoop is the read loop of connections without non-blocking I/O
+// (TLS, HTTP/2 streams, test transports): it reads and parses until EOF
+// or an error.
+func (c *Conn) readLoop(r *reader) error {
 	small := make([]byte, 512)
 	var big *[]byte
 	defer func() {
@@ -60,6 +52,20 @@ func (c *Conn) readLoop() error {
 	}
 }
 
+// readOn is the reader goroutine of a TCP or Unix socket: it reads until
+// the input ends, then ends the connection, unless the idle sweeper asks
+// it to move first: it then starts a goroutine that reads on, on a fresh
+// 2 KiB stack, and returns.
+func (c *Conn) readOn(r *reader) {
+	if err := c.readRaw(r); err != errMove {
+		c.rio.Close()
+		c.endRead(r, err)
+		return
+	}
+	c.moves.Add(1)
+	go c.readOn(r)
+}
+
 // readRaw is the read loop of TCP and Unix sockets. It waits for the
 // socket to be readable without holding a buffer (rawio.IO.Read borrows a
 // pooled one only for the read system call that has data), feeds what it
@@ -70,14 +76,16 @@ func (c *Conn) readLoop() error {
 // idle connection holds no read buffer at all, and busy connections share
 // a few of rawio.ReadBufSize, large enough that a 16 KiB message is read in one
 // system call. The rest of a large frame is read straight into the
-// message buffer (reader.direct).
+// message buffer (reader.direct). It returns errMove when the idle
+// sweeper woke it to move to a fresh goroutine.
 func (c *Conn) readRaw(r *reader) error {
-	defer c.rio.Close()
+	r.listed = false
 	for {
 		if ok, err := r.readDirect(c.rio.ReadInto); ok {
 			if err != nil {
-				return c.readEOF(err)
+				return c.readRawErr(err)
 			}
+			c.listIdle(r)
 			continue
 		}
 		buf, n, err := c.rio.Read()
@@ -88,9 +96,10 @@ func (c *Conn) readRaw(r *reader) error {
 				r.idle() // the socket is drained, for now
 			}
 			c.rio.Done(buf)
+			c.listIdle(r)
 		}
 		if err != nil {
-			return c.readEOF(err)
+			return c.readRawErr(err)
 		}
 	}
 }
@@ -105,9 +114,10 @@ func (c *Conn) readEOF(err error) error {
 
 // reader is the receive state of the reader goroutine.
 type reader struct {
-	c    *Conn
-	msg  *block // message being assembled (whole-message mode)
-	open *block // the shared block small messages are carved from
+	c      *Conn
+	listed bool   // read since it last moved: listed with the idle sweeper
+	msg    *block // message being assembled (whole-message mode)
+	open   *block // the shared block small messages are carved from
 	// part is a small message being assembled in place in a shared
 	// block (partBlk): its size was known from its first piece.
 	part    []byte

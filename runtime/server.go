@@ -247,10 +247,19 @@ func (s *Server) open(nc net.Conn, admitted *bool) *Conn {
 	return c
 }
 
-// serveHandler runs the handler of an open connection.
+// serveHandler runs the handler of an open connection, closes the
+// connection after it and forgets it. The handler's goroutine starts
+// here: the frames down to the handler are kept few and small (see
+// runHandler).
 func (s *Server) serveHandler(c *Conn) {
+	s.handlerReturned(c, s.runHandler(c))
+}
+
+// handlerReturned closes c with code once its handler has returned, and
+// forgets it.
+func (s *Server) handlerReturned(c *Conn, code ws.CloseCode) {
 	defer s.handlers.Done()
-	s.runHandler(c)
+	_ = c.Close(code, "")
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.connEndedLocked(c)
@@ -286,25 +295,39 @@ func (s *Server) closeCode() ws.CloseCode {
 	return s.CloseCode
 }
 
-// runHandler runs the handler and closes the connection after it.
-func (s *Server) runHandler(c *Conn) {
-	code := ws.CloseNormal
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				c.logAt(slog.LevelError, "connection handler failed", "panic", r, "stack", string(debug.Stack()))
-				code = ws.CloseInternalError
-			}
-		}()
-		if s.Handler == nil {
-			return
+// runHandler calls Handler and returns the code to close with: 1000, or
+// 1011 after an error or a panic. It is one small frame between the
+// goroutine's start and the handler, so that a handler that sends (and so
+// may write the socket inline, a deep call chain) still fits in the 2 KiB
+// stack a goroutine starts with: Go never shrinks the 4 KiB stack of a
+// goroutine parked, as an idle handler is, in a channel receive.
+func (s *Server) runHandler(c *Conn) (code ws.CloseCode) {
+	code = ws.CloseInternalError // unless the handler returns
+	defer handlerPanicked(c)
+	if s.Handler != nil {
+		if err := s.Handler(c.ctx, c); err != nil {
+			return handlerFailed(c, err)
 		}
-		if err := s.Handler(c.Context(), c); err != nil && !errors.Is(err, ws.ErrClosed) {
-			c.logAt(slog.LevelError, "connection handler failed", "err", err)
-			code = ws.CloseInternalError
-		}
-	}()
-	_ = c.Close(code, "")
+	}
+	return ws.CloseNormal
+}
+
+// handlerFailed logs the error a handler returned, unless it says the
+// connection was closed, and returns the code to close with.
+func handlerFailed(c *Conn, err error) ws.CloseCode {
+	if errors.Is(err, ws.ErrClosed) {
+		return ws.CloseNormal
+	}
+	c.logAt(slog.LevelError, "connection handler failed", "err", err)
+	return ws.CloseInternalError
+}
+
+// handlerPanicked logs the panic of a handler, if it panicked: deferred
+// by runHandler, which then returns 1011.
+func handlerPanicked(c *Conn) {
+	if r := recover(); r != nil {
+		c.logAt(slog.LevelError, "connection handler failed", "panic", r, "stack", string(debug.Stack()))
+	}
 }
 
 // ServeHTTP makes the server an http.Handler: it upgrades the request and

@@ -143,39 +143,71 @@ func (c *Conn) wroteLocked(f outFrame, n int, err error) {
 // the writer). It reports false when this does not apply; the caller then
 // frames and queues as usual. It returns the frame's length.
 func (c *Conn) writeDirectLocked(typ ws.Opcode, data []byte, flags ws.SendFlags) (bool, int, error) {
+	hdr, done, err := c.directHeaderLocked(typ, data, flags)
+	if hdr == nil {
+		return done, 0, err
+	}
+	c.writevLocked(hdr, data)
+	return true, len(hdr) + len(data), nil
+}
+
+// directHeaderLocked is the first half of writeDirectLocked: it returns
+// the header of the frame to write inline, or nil and what
+// writeDirectLocked returns. The halves keep each frame small: a handler
+// that sends writes the socket inline, at the bottom of a deep call
+// chain (see Server.runHandler).
+func (c *Conn) directHeaderLocked(typ ws.Opcode, data []byte, flags ws.SendFlags) ([]byte, bool, error) {
 	if c.rio == nil || c.writing || c.werr != nil || len(c.ctrlQ)+len(c.dataQ) != 0 {
-		return false, 0, nil
+		return nil, false, nil
 	}
 	if c.proto.State() != ws.StateOpen {
-		return true, 0, c.closingErrLocked()
+		return nil, true, c.closingErrLocked()
 	}
 	hdr, raw, err := c.proto.AppendDataHeader(c.rio.HeaderBuf(), typ, true, data, flags)
 	if err != nil {
-		return true, 0, err
+		return nil, true, err
 	}
 	if !raw {
-		return false, 0, nil
+		return nil, false, nil
 	}
 	c.framedLocked(typ, data, true)
+	return hdr, true, nil
+}
+
+// writevLocked is the second half of writeDirectLocked: it writes the
+// header and the payload with one writev, holding the write token, then
+// lets wrotevLocked queue what the socket did not take.
+func (c *Conn) writevLocked(hdr, data []byte) {
 	c.writing = true
 	c.mu.Unlock()
 	n, err := c.rio.TryWritev(hdr, data)
+	c.wrotevLocked(hdr, data, n, err)
+}
+
+// wrotevLocked ends the inline writev of writevLocked, which wrote n
+// bytes: it takes c.mu again, gives the token back and queues the rest.
+func (c *Conn) wrotevLocked(hdr, data []byte, n int, err error) {
 	c.wroteBytes(n)
 	c.mu.Lock()
 	var f outFrame
 	if err == nil && n < len(hdr)+len(data) {
-		b := getBuf()
-		if n < len(hdr) {
-			*b = append(*b, hdr[n:]...)
-			n = 0
-		} else {
-			n -= len(hdr)
-		}
-		*b = append(*b, data[n:]...)
-		f = outFrame{b: *b, buf: b}
+		f = restFrame(hdr, data, n)
 	}
 	c.wroteLocked(f, 0, err)
-	return true, len(hdr) + len(data), nil
+}
+
+// restFrame copies what a writev of hdr and data did not write (it wrote
+// n bytes) into a pooled buffer.
+func restFrame(hdr, data []byte, n int) outFrame {
+	b := getBuf()
+	if n < len(hdr) {
+		*b = append(*b, hdr[n:]...)
+		n = 0
+	} else {
+		n -= len(hdr)
+	}
+	*b = append(*b, data[n:]...)
+	return outFrame{b: *b, buf: b}
 }
 
 // writeLoop is the writer goroutine. It sleeps on c.wake (one channel
