@@ -373,6 +373,9 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
 // NetConn returns the underlying connection. Reading or writing it breaks
 // the protocol; it is there for inspecting TLS state or socket options.
+// tether uses the read deadline of a TCP or Unix socket itself (to move an
+// idle reader to a smaller stack): a read deadline set through NetConn
+// does not last.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // Latency returns the round-trip time measured by the last answered ping
