@@ -150,7 +150,7 @@ func main() {
 			total += len(scaleLibList)
 			continue
 		}
-		total += *reps * len(libs)
+		total += *reps * len(libsOf(sc, libs))
 	}
 	n := 0
 	for _, sc := range all {
@@ -167,7 +167,7 @@ func main() {
 		}
 		results[sc.name] = map[string][]proto.Result{}
 		for rep := 0; rep < *reps; rep++ {
-			for _, lib := range libs {
+			for _, lib := range libsOf(sc, libs) {
 				n++
 				r := runOne(bin, sc, lib, nil)
 				status := summary(r)
@@ -204,6 +204,16 @@ func main() {
 			log.Print(err)
 		}
 	}
+}
+
+// libsOf returns the libraries run in sc: libs, and in the echo
+// scenarios tether-release right after tether.
+func libsOf(sc scenario, libs []string) []string {
+	i := slices.Index(libs, "tether")
+	if i < 0 || !strings.HasPrefix(sc.name, "echo") || slices.Contains(libs, proto.TetherRelease) {
+		return libs
+	}
+	return slices.Insert(slices.Clone(libs), i+1, proto.TetherRelease)
 }
 
 func isSet(name string) bool {

@@ -231,7 +231,7 @@ func render(scs []scenario, libs []string, results map[string]map[string][]proto
 			b.WriteString("|---|---|---:|---:|---:|---:|---:|---|\n")
 			header = true
 		}
-		rows := rowsOf(sc.name, libs, results)
+		rows := rowsOf(sc.name, libsOf(sc, libs), results)
 		for _, r := range rows {
 			fmt.Fprintf(&b, "| %s | %s |", sc.name, r.lib)
 			if r.ok == 0 {
@@ -288,16 +288,48 @@ func rowsOf(sc string, libs []string, results map[string]map[string][]proto.Resu
 	return rows
 }
 
+// bestOf returns the peer with the best figure get: the lowest when lower
+// is set, else the highest; a peer without a figure (NaN) never wins.
+func bestOf[T any](peers []T, get func(T) float64, lower bool) T {
+	best := peers[0]
+	for _, p := range peers[1:] {
+		v, bv := get(p), get(best)
+		if math.IsNaN(bv) || (lower && v < bv) || (!lower && v > bv) {
+			best = p
+		}
+	}
+	return best
+}
+
+// bestRow appends the row of name (t) / best peer, column by column.
+func bestRow(b *strings.Builder, sc, name, lead string, t *row, peers []row, cols []column, trailing int) {
+	fmt.Fprintf(b, "| %s | **%s / best peer** |%s", sc, name, lead)
+	for _, c := range cols {
+		if t == nil || len(peers) == 0 {
+			b.WriteString(" n/a |")
+			continue
+		}
+		best := bestOf(peers, c.get, c.lower)
+		fmt.Fprintf(b, " %s (%s) |", ratio(c.get(*t), c.get(best), c.floor), best.lib)
+	}
+	if trailing > 0 {
+		b.WriteString(" lower is better, except msgs/s |")
+	}
+	b.WriteString("\n")
+}
+
 // ratioRows appends tether / best peer and tether / raw for each column.
 // pad is the number of empty cells before the figures (idle has one: conns).
 func ratioRows(b *strings.Builder, sc string, rows []row, cols []column, trailing int) {
-	var tether, raw *row
+	var tether, release, raw *row
 	var peers []row
 	for i := range rows {
 		switch {
 		case rows[i].ok == 0:
 		case rows[i].lib == "tether":
 			tether = &rows[i]
+		case rows[i].lib == proto.TetherRelease:
+			release = &rows[i]
 		case rows[i].lib == "raw":
 			raw = &rows[i]
 		default:
@@ -308,25 +340,10 @@ func ratioRows(b *strings.Builder, sc string, rows []row, cols []column, trailin
 	if trailing == 0 {
 		lead = " |" // the conns column
 	}
-	fmt.Fprintf(b, "| %s | **tether / best peer** |%s", sc, lead)
-	for _, c := range cols {
-		if tether == nil || len(peers) == 0 {
-			b.WriteString(" n/a |")
-			continue
-		}
-		best := peers[0]
-		for _, p := range peers[1:] {
-			v, bv := c.get(p), c.get(best)
-			if math.IsNaN(bv) || (c.lower && v < bv) || (!c.lower && v > bv) {
-				best = p
-			}
-		}
-		fmt.Fprintf(b, " %s (%s) |", ratio(c.get(*tether), c.get(best), c.floor), best.lib)
+	bestRow(b, sc, "tether", lead, tether, peers, cols, trailing)
+	if release != nil {
+		bestRow(b, sc, proto.TetherRelease, lead, release, peers, cols, trailing)
 	}
-	if trailing > 0 {
-		b.WriteString(" lower is better, except msgs/s |")
-	}
-	b.WriteString("\n")
 	fmt.Fprintf(b, "| %s | **tether / raw** |%s", sc, lead)
 	for _, c := range cols {
 		if tether == nil || raw == nil {
@@ -346,9 +363,9 @@ How to read it:
 - **server µs/msg**: the server process's CPU time (utime+stime, from getrusage at µs resolution; /proc/<pid>/stat is read alongside as a cross-check) over the measurement window, divided by the messages echoed in it — for broadcast, by the messages delivered (one broadcast to N clients = N). It includes the kernel's share of the socket work.
 - **msgs/s**, **p50**, **p99**: measured by the client. Echo and deflate: 16 connections, each a closed loop (send one message, read the echo, compare every byte), p50/p99 of one round trip. Broadcast: 1,000 clients, one 256 B message sent by client 0 and delivered by the server to all of them, one round at a time; p50/p99 of a round, msgs/s counts deliveries.
 - **allocs/msg**: the server's runtime.MemStats.Mallocs over the window, divided like µs/msg.
-- **tether / best peer**: tether's figure divided by the best peer's (raw excluded; named in parentheses), column by column; below 1 is better for every column but msgs/s. **tether / raw**: the same against the raw TCP echo.
+- **tether / best peer**: tether's figure divided by the best peer's (raw excluded; named in parentheses), column by column; below 1 is better for every column but msgs/s; **tether-release / best peer** likewise for the releasing echo. **tether / raw**: the same against the raw TCP echo.
 - The load client is one program for every server: its own minimal WebSocket client (masked frames, one buffer per direction), or the raw length-prefixed protocol. Text messages (ASCII text; a JSON corpus for deflate); every echoed byte is compared.
-- Servers, each as its library's documentation shows: **tether** runtime.Server, range over Messages, SendMessage (the documented echo: received text is not validated twice), Message.Release, broadcast with runtime.Broadcast (defaults: UTF-8 validation, keepalive pings); **gorilla** examples/echo (ReadMessage/WriteMessage), broadcast with PreparedMessage; **coder** Accept + its own echo loop (Reader, Writer, io.CopyBuffer with a pooled 32 KiB buffer), broadcast with Write; **gobwas** UpgradeHTTP + wsutil.ReadClientData/WriteServerMessage (README), deflate with the README's wsflate+wsutil loop; **gws** the README's "Best Practice" (Upgrader on net/http, ReadLoop goroutine) with CheckUtf8Enabled, ParallelEnabled off (it reorders one connection's messages), broadcast with Broadcaster; **raw** length-prefixed TCP echo (4-byte length, 16 KiB read buffer, one write per message). Read limit 1 MiB everywhere.
+- Servers, each as its library's documentation shows: **tether** runtime.Server with the README's Quick Start handler verbatim (range over Messages, SendMessage: received text is not validated twice; no Message.Release, so every message's memory is left to the garbage collector), broadcast with runtime.Broadcast (defaults: UTF-8 validation, keepalive pings); **tether-release** (echo scenarios only, not a peer) the same handler with Message.Release after each send, the documented way to hand a message's memory back; **gorilla** examples/echo (ReadMessage/WriteMessage), broadcast with PreparedMessage; **coder** Accept + its own echo loop (Reader, Writer, io.CopyBuffer with a pooled 32 KiB buffer), broadcast with Write; **gobwas** UpgradeHTTP + wsutil.ReadClientData/WriteServerMessage (README), deflate with the README's wsflate+wsutil loop; **gws** the README's "Best Practice" (Upgrader on net/http, ReadLoop goroutine) with CheckUtf8Enabled, ParallelEnabled off (it reorders one connection's messages), broadcast with Broadcaster; **raw** length-prefixed TCP echo (4-byte length, 16 KiB read buffer, one write per message). Read limit 1 MiB everywhere.
 - UTF-8: tether, gws and gobwas (helpers) validate text messages; gorilla and coder do not validate, nor does gobwas's wsflate loop.
 - deflate: a corpus of 256 JSON messages (order updates, chat lines, presence, tickers; 150 B – 4 KiB), compressed by the client too. **nctx** offers ` + "`permessage-deflate; client_no_context_takeover; server_no_context_takeover`" + ` (the one negotiation every library supports); **ctx** offers what a browser offers, ` + "`permessage-deflate; client_max_window_bits`" + `, and counts only servers that keep the context (gorilla and gobwas answer no-context-takeover: n/a). wire/plain is server→client payload bytes on the wire over the plain bytes. Library defaults otherwise: gorilla level 1, coder BestSpeed (threshold 512 B nctx / 128 B ctx), gws level 1 (threshold 512 B nctx), gobwas stdlib flate level 9 (its README and DefaultHelper). tether: its defaults (level 5; window 2^12 both ways with context takeover; nctx when offered).
 - Idle: heap+stack is HeapInuse+StackInuse after runtime.GC (stacks: StackInuse alone); RSS is VmRSS after debug.FreeOSMemory; both minus the same figures before the connections, divided by the connections.

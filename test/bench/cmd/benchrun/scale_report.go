@@ -2,9 +2,10 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strings"
+
+	"github.com/tetherws/tether/test/bench/internal/proto"
 )
 
 // scaleLibsOf returns the libraries of libs that run the scale scenario.
@@ -195,6 +196,7 @@ func scaleRatioRow(b *strings.Builder, t scaleTable, rs []scaleResult) {
 		case !t.ok(rs[i]):
 		case rs[i].Lib == "tether":
 			tether = &rs[i]
+		case rs[i].Lib == proto.TetherRelease: // not a peer
 		default:
 			peers = append(peers, rs[i])
 		}
@@ -205,13 +207,7 @@ func scaleRatioRow(b *strings.Builder, t scaleTable, rs []scaleResult) {
 			b.WriteString(" |")
 			continue
 		}
-		best := peers[0]
-		for _, p := range peers[1:] {
-			v, bv := c.get(p), c.get(best)
-			if math.IsNaN(bv) || (c.lower && v < bv) || (!c.lower && v > bv) {
-				best = p
-			}
-		}
+		best := bestOf(peers, c.get, c.lower)
 		fmt.Fprintf(b, " %s (%s) |", ratio(c.get(*tether), c.get(best), 0), best.Lib)
 	}
 	b.WriteString(" |\n")

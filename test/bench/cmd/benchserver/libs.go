@@ -28,8 +28,13 @@ import (
 // with runtime.Broadcast (validate and frame once, skip slow clients).
 // Compression is whatever the runtime negotiates by default.
 func tetherServer(bcast bool) func(net.Listener) error {
+	return tetherServerWith(bcast, echo)
+}
+
+// tetherServerWith is tetherServer with echoing handler h.
+func tetherServerWith(bcast bool, h runtime.Handler) func(net.Listener) error {
 	var reg registry[*runtime.Conn]
-	handler := echo
+	handler := h
 	if bcast {
 		handler = func(ctx context.Context, c *runtime.Conn) error {
 			reg.add(c)
@@ -54,6 +59,20 @@ func echo(ctx context.Context, c *tether.Conn) error {
 		}
 	}
 	return nil // the connection is closed with 1000
+}
+
+// echoReleasing is echo that hands each message's memory back once it is
+// sent (Message.Release): the row beside the Quick Start that shows what
+// the Quick Start's kept messages cost.
+func echoReleasing(ctx context.Context, c *tether.Conn) error {
+	for msg := range c.Messages() {
+		err := c.SendMessage(ctx, msg)
+		msg.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // gorilla: examples/echo (Upgrader, ReadMessage/WriteMessage) with a read

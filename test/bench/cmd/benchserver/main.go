@@ -37,7 +37,7 @@ import (
 )
 
 var (
-	lib        = flag.String("lib", "tether", "library: tether, gorilla, coder, gobwas, gws or raw")
+	lib        = flag.String("lib", "tether", "library: tether, tether-release (echo with Message.Release), gorilla, coder, gobwas, gws or raw")
 	mode       = flag.String("mode", "echo", "echo, idle, deflate or broadcast")
 	deflate    = flag.String("deflate", "ctx", "deflate mode: ctx (context takeover where the library supports it) or nctx")
 	addr       = flag.String("addr", "127.0.0.1:9001", "listen address")
@@ -84,6 +84,8 @@ func main() {
 	switch *lib {
 	case "tether":
 		serve = tetherServer(bcast)
+	case proto.TetherRelease:
+		serve = tetherServerWith(bcast, echoReleasing)
 	case "gorilla":
 		serve = gorillaServer(bcast, comp)
 	case "coder":

@@ -12,6 +12,11 @@ import (
 // Libraries under test, in the order the driver interleaves them.
 var Libs = []string{"tether", "gorilla", "coder", "gobwas", "gws", "raw"}
 
+// TetherRelease is tether's echo server with Message.Release after each
+// send: the driver runs it beside tether in the echo scenarios, to show
+// what the Quick Start's kept messages cost. It is not a peer.
+const TetherRelease = "tether-release"
+
 // Stats is what the server's control endpoint (/stats) answers.
 type Stats struct {
 	Mallocs    uint64 `json:"mallocs"`
