@@ -80,8 +80,14 @@ func loggerOr(l *slog.Logger) *slog.Logger {
 }
 
 // debugOn reports whether the connection logs at Debug. Every Debug event
-// asks it first, before building its record.
+// asks it first, before building its record. The default logger never
+// does, and is answered without a call: debugOn runs on every frame, on
+// the sender's goroutine, where the handler's Enabled would take a handler
+// goroutine past its first 2 KiB of stack.
 func (c *Conn) debugOn() bool {
+	if c.log == defaultLogger {
+		return false
+	}
 	return c.log.Enabled(context.Background(), slog.LevelDebug)
 }
 

@@ -186,11 +186,29 @@ func (c *Conn) writevLocked(hdr, data []byte) {
 
 // wrotevLocked ends the inline writev of writevLocked, which wrote n
 // bytes: it takes c.mu again, gives the token back and queues the rest.
+// The common case, everything written, stays in this frame: the inline
+// writev runs on the sender's goroutine (an application handler), whose
+// stack is kept at its first 2 KiB only if the path is shallow.
 func (c *Conn) wrotevLocked(hdr, data []byte, n int, err error) {
 	c.wroteBytes(n)
 	c.mu.Lock()
+	if err != nil || n < len(hdr)+len(data) {
+		c.wrotevShortLocked(hdr, data, n, err)
+		return
+	}
+	c.writing = false
+	if len(c.ctrlQ)+len(c.dataQ) > 0 || c.closeWriteDue() {
+		c.wakeWriter() // queued while we wrote, or a half-close is due
+	}
+}
+
+// wrotevShortLocked ends an inline writev that failed or wrote less than
+// the frame: the rest is queued for the writer.
+//
+//go:noinline
+func (c *Conn) wrotevShortLocked(hdr, data []byte, n int, err error) {
 	var f outFrame
-	if err == nil && n < len(hdr)+len(data) {
+	if err == nil {
 		f = restFrame(hdr, data, n)
 	}
 	c.wroteLocked(f, 0, err)
