@@ -390,34 +390,61 @@ profiles tether's server in the 1 KiB echo.
 ` + md + `
 ## What bounds the gaps
 
-The figures above move with the machine; these causes do not.
+The figures above move with the machine; these causes do not. Profiles:
+` + "`cd test/bench && go run ./cmd/benchrun -profile tether`" + ` (1 KiB echo CPU and
+allocations, idle heap).
 
-- **Small echoes (16 B, 1 KiB).** Every received message goes from the
-  connection's reader goroutine to the application's goroutine through the
-  Messages channel: two goroutine parks per message, where gws (handler
-  called on its read loop) and the raw echo park once. At these sizes the
-  kernel's work per message is small enough for the hand-off to show
-  (a few tenths of a µs). The channel is tether's API; the send side
-  already costs no hand-off (a frame the socket takes is written by its
-  sender, see runtime/writer.go).
+- **Small echoes (16 B, 1 KiB).** About three quarters of the server's
+  CPU is system calls (in the 1 KiB profile: writev 41%, read 28%,
+  epoll_wait 12%), the same calls per message as gws: a read that has the
+  message, a read that finds the socket drained, one write. What tether
+  adds is the hand-off: a received message goes from the connection's
+  reader goroutine to the handler through the Messages channel, two
+  goroutine parks per message where gws calls its handler on its read
+  loop (the scheduler's share, findRunnable, is 15% of the profile). The
+  channel is tether's API; the send side costs no hand-off (a frame the
+  socket takes is written by its sender).
+- **The Quick Start keeps every message (16 KiB and up).** A received
+  message's Data is the application's to keep, and the README's Quick
+  Start never calls Message.Release, so each message is memory for the
+  garbage collector: at 16 KiB, 16 KiB of fresh memory per message, a
+  collection every few MiB (the live heap is small) and the scavenger
+  handing pages back to the kernel and faulting them in again (madvise
+  and page faults in the 16 KiB profile). The tether-release row is the
+  same server with Release after each send: the difference between the
+  two rows is that cost, and nothing else. Messages of up to 16 KiB are
+  carved from shared 64 KiB blocks, so below that size the Quick Start
+  allocates a fraction of an object per message (0.03 at 1 KiB). gws's
+  documented loop hands each message back (` + "`message.Close()`" + `).
 - **256 KiB.** After the first read, the rest of the frame is read from
   the socket straight into the message buffer, unmasked and checked for
   UTF-8 in place, and written back with one vectored write: what tether
   adds to the raw echo is that one pass over the bytes.
 - **Idle memory.** Each connection runs its reader, writer and keepalive
-  goroutines (DESIGN.md), plus the application's handler: the writer and
-  the keepalive park on one channel receive (2 KiB stacks each), the
-  reader parks in the netpoller under a call chain that needs a 4 KiB
-  stack, the handler's stack is the application's; each goroutine also
-  costs its descriptor (about 0.5 KiB) on the heap. The rest is the
-  socket, the parsed handshake request, the Messages buffer (MaxQueue
-  messages) and the protocol state; no read or write buffer is held.
-- **deflate with context takeover.** About half of the server's CPU is
-  reloading the 4 KiB history into a pooled compressor before each
-  message (klauspost/compress re-encodes the dictionary to index it).
-  compress.Options.BusyCompressors keeps the compressor of up to N busy
-  connections instead (less CPU, about 1% more bytes, about 740 KiB per
-  kept compressor).
+  goroutines under an errgroup, plus the application's handler: four
+  goroutines, each a 2 KiB stack (an idle reader moves to a fresh one;
+  the handler's inline write and the keepalive stay within theirs) and a
+  descriptor of about 0.45 KiB on the heap, and three of them parked on a
+  channel (a waiter record each): about 10 KiB before any state. The
+  rest, from the idle heap profile: the connection (1 KiB), the Messages
+  buffer (0.7 KiB: MaxQueue, 16, messages of 40 B), the protocol state
+  (0.4 KiB), the socket (net's and rawio's, 0.6 KiB), the keepalive's
+  timer and state (0.5 KiB), the handshake request and response kept as
+  bytes (0.4 KiB). gws runs one goroutine per connection.
+- **Busy connections.** A reader that is parsing needs more than its
+  first 2 KiB of stack and keeps 4 KiB until it goes idle and moves; the
+  Quick Start's messages wait for the next collection. Both are the
+  difference between the idle and the busy RSS per connection.
+- **Keepalive at scale.** tether pings every connection every 20 s by
+  default (Python websockets' default) and reads the pong: at 50,000 idle
+  connections, 2,500 pings a second, each a timer, a wake-up, a write and
+  a read; that is the scale scenario's server CPU idle, which gorilla and
+  gws, sending nothing, do not have.
+- **deflate with context takeover.** tether's own window encoder (for
+  windows under 2^15) loads a message's history by hashing it, without
+  re-encoding it; a busy connection keeps its 32 KiB encoder between
+  messages (at most compress.Options.BusyEncoders per compression
+  factory, 256 by default) and hands it back when idle.
 - **deflate without context takeover.** tether compresses every message
   (Options.Threshold 0) at level 5; gws sends messages under 512 B as
   they are and compresses the others at level 1: compare the wire/plain
