@@ -224,7 +224,7 @@ func TestBufferedWriterCompressesTheStream(t *testing.T) {
 		t.Fatal("no compression negotiated")
 	}
 	var plain bytes.Buffer
-	for i := 0; plain.Len() < 10<<20; i++ {
+	for i := 0; plain.Len() < 2<<20; i++ {
 		fmt.Fprintf(&plain, `{"seq":%d,"user":"user%d","text":"message number %d","tags":["a","b"]}`+"\n", i, i%97, i)
 	}
 	before := cc.written.Load()

@@ -83,7 +83,7 @@ func h2Pair(t *testing.T, mode string, so *ServerOptions, do *DialOptions) (clie
 }
 
 func TestH2EchoesMessages(t *testing.T) {
-	large := bytes.Repeat([]byte("0123456789abcdef"), 256<<10) // 4 MiB: many windows
+	large := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB: many flow-control windows
 	for _, mode := range h2Modes {
 		t.Run(mode, func(t *testing.T) {
 			s := &Server{Handler: echoHandler}

@@ -127,8 +127,8 @@ func recv(t *testing.T, c *Conn) Message {
 			t.Fatalf("connection ended: %v", c.Err())
 		}
 		return m
-	case <-time.After(5 * time.Second):
-		t.Fatal("no message within 5s")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message within 10s")
 	}
 	return Message{}
 }
