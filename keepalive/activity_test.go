@@ -69,3 +69,58 @@ func TestActivityAfterThePingProvesThePeerAlive(t *testing.T) {
 		})
 	}
 }
+
+// countingPinger is a busyPinger that is also a Counter and counts the
+// calls of Activity.
+type countingPinger struct {
+	*busyPinger
+	activityCalls int
+}
+
+func (c *countingPinger) Activity() (uint64, bool) {
+	c.busyPinger.mu.Lock()
+	c.activityCalls++
+	c.busyPinger.mu.Unlock()
+	return c.busyPinger.Activity()
+}
+
+func (c *countingPinger) Received() uint64 {
+	n, _ := c.busyPinger.Activity()
+	return n
+}
+
+func (c *countingPinger) calls() int {
+	c.busyPinger.mu.Lock()
+	defer c.busyPinger.mu.Unlock()
+	return c.activityCalls
+}
+
+// With a Counter, pongs that come back in time cost no Activity call: the
+// count taken with each ping comes from Received, and Activity is asked
+// only when a pong is late.
+func TestOnTimePongsDoNotAskActivity(t *testing.T) {
+	clk := fakeclock.New(epoch)
+	p := &countingPinger{busyPinger: &busyPinger{fakePinger: newPinger(clk), received: 10}}
+	r := start(t, keepalive.Policy{Interval: 20 * time.Second, Timeout: 5 * time.Second}, p, clk)
+	for range 3 {
+		wantTimer(t, clk, 20*time.Second)
+		clk.Advance(20 * time.Second)
+		pg := p.nextPing(t)
+		wantTimer(t, clk, 5*time.Second)
+		pg.pong(0)
+	}
+	if n := p.calls(); n != 0 {
+		t.Fatalf("Activity called %d times for pongs that came in time, want 0", n)
+	}
+	wantTimer(t, clk, 20*time.Second)
+	clk.Advance(20 * time.Second)
+	p.nextPing(t)
+	wantTimer(t, clk, 5*time.Second)
+	clk.Advance(5 * time.Second) // late, and nothing received: Activity decides
+	if err := r.result(t); !errors.Is(err, keepalive.ErrTimeout) {
+		t.Fatalf("Run = %v, want ErrTimeout", err)
+	}
+	if n := p.calls(); n != 1 {
+		t.Fatalf("Activity called %d times, want 1 (for the late pong)", n)
+	}
+}

@@ -98,6 +98,10 @@ func (p *connPinger) Activity() (received uint64, held bool) {
 	return c.bytesIn.Load(), c.held.Load() || rawio.Unread(c.nc) > 0
 }
 
+// Received reports the bytes read from the peer (keepalive.Counter): the
+// keepalive takes it with every ping, without Activity's system call.
+func (p *connPinger) Received() uint64 { return (*Conn)(p).bytesIn.Load() }
+
 // SendPong sends an unsolicited pong (Options.Heartbeat).
 func (p *connPinger) SendPong() error { return (*Conn)(p).Pong(nil) }
 
