@@ -88,3 +88,66 @@ func TestAnnouncedFrameLengthIsNotAllocatedAhead(t *testing.T) {
 	peer.close()
 	<-c.Done()
 }
+
+// A frame header is not a promise: on a fresh connection, a header
+// announcing a message of MaxMessageSize followed by a few bytes makes the
+// reader hold about eagerMin, not the announced size. Sixteen such peers
+// would have made it allocate 16 MiB for 3 KiB received.
+func TestAHeaderAloneDoesNotBuyItsAnnouncedBuffer(t *testing.T) {
+	const conns, announced = 16, 1 << 20
+	servers := make([]*Conn, conns)
+	peers := make([]*rawPeer, conns)
+	for i := range servers {
+		servers[i], peers[i] = acceptRaw(t, &ServerOptions{Options: Options{PingInterval: -1, DisableCompression: true}})
+	}
+	remaining := func(c *Conn, want int64) func() bool {
+		return func() bool {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return c.proto.PayloadRemaining() == want
+		}
+	}
+	var before, after goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	h := ws.AppendHeader(nil, ws.Header{Fin: true, Opcode: ws.OpBinary, Length: announced, Masked: true, Mask: [4]byte{1, 2, 3, 4}})
+	for i, p := range peers {
+		p.write(append(h[:len(h):len(h)], make([]byte, 100)...))
+		eventually(t, "the first bytes parsed", remaining(servers[i], announced-100))
+		// The reader reads these only once it has sized the buffer for
+		// the first ones and for the rest of the frame.
+		p.write(make([]byte, 100))
+		eventually(t, "the next bytes read", remaining(servers[i], announced-200))
+	}
+	goruntime.ReadMemStats(&after)
+	// About eagerMin each; the rest of the process allocates meanwhile
+	// too, hence the margin (a quarter of what the headers announce).
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > conns*announced/4 {
+		t.Fatalf("the readers allocated %d KiB for %d headers announcing 1 MiB and 200 bytes each", grew>>10, conns)
+	}
+	for _, p := range peers {
+		p.close()
+	}
+}
+
+// What a reader allocates ahead of the bytes: all of an announced message
+// once the connection has received as much, else at most eagerMin or
+// what it received, and never more than directMax at once.
+func TestEagerSizeFollowsTheBytesReceived(t *testing.T) {
+	for _, tc := range []struct {
+		n        int64
+		received uint64
+		want     int
+	}{
+		{1 << 20, 300, eagerMin},
+		{1 << 20, 200 << 10, 200 << 10},
+		{1 << 20, 5 << 20, 1 << 20},
+		{300 << 10, 300 << 10, 300 << 10},
+		{1000, 0, 1000},
+		{1 << 40, 1 << 40, directMax},
+		{0, 1 << 20, 0},
+	} {
+		if got := eagerSize(tc.n, tc.received); got != tc.want {
+			t.Errorf("eagerSize(%d, %d) = %d, want %d", tc.n, tc.received, got, tc.want)
+		}
+	}
+}

@@ -221,10 +221,28 @@ const (
 	directMax = 1 << 20
 )
 
+// eagerMin is how much of a message announced by its frame header the
+// reader allocates before the bytes come on a connection that has
+// received less than that so far (see eagerSize).
+const eagerMin = 64 << 10
+
+// eagerSize is how many bytes of a message or frame rest of n announced
+// bytes the reader allocates at once, on a connection that has received
+// received bytes: all of it (at most directMax) once the connection has
+// received as much, else at most max(eagerMin, received). So a buffer
+// grows with the bytes a peer sends, not with what its header claims: a
+// header alone never makes the reader hold more than eagerMin, and a
+// connection's buffer is at most about twice what it received. A busy
+// connection allocates each message in one piece.
+func eagerSize(n int64, received uint64) int {
+	limit := int64(min(max(received, eagerMin), directMax))
+	return int(max(min(n, limit), 0))
+}
+
 // direct returns where the next bytes from the socket should go when they
 // are the rest of a large uncompressed frame of the message being
 // assembled: the tail of the message buffer, as long as the frame's rest
-// (at most directMax).
+// (at most eagerSize of it).
 // Reading there (and FeedPayload checking the bytes in place) spares
 // copying them from a read buffer. It returns nil otherwise: no message
 // being assembled (whole messages only, not streaming), input still to
@@ -244,7 +262,10 @@ func (r *reader) direct() []byte {
 	if rem < directMin {
 		return nil
 	}
-	n := int(min(rem, directMax))
+	n := eagerSize(rem, c.bytesIn.Load())
+	if spare := cap(r.msg.b) - len(r.msg.b); spare >= directMin {
+		n = min(n, spare) // fill the buffer before growing it
+	}
 	r.msg.b = slices.Grow(r.msg.b, n)
 	b := r.msg.b
 	return b[len(b) : len(b)+n]
@@ -321,9 +342,9 @@ func (r *reader) data(ev ws.Event, rest int64) (Message, bool) {
 		} else {
 			r.msg = ownBlock()
 			if rest > 0 {
-				// Room for the whole message at once (at most
-				// directMax: its frame header alone decides n).
-				r.msg.b = slices.Grow(r.msg.b, int(min(n, directMax)))
+				// Room for the whole message at once, as far as the
+				// bytes received so far vouch for its header.
+				r.msg.b = slices.Grow(r.msg.b, eagerSize(n, r.c.bytesIn.Load()))
 			}
 		}
 	}
