@@ -116,16 +116,21 @@ func TestMessagesAfterIdleUseTheHistory(t *testing.T) {
 	transfer(t, c.c, c.s, msgs, 1000) // fragmented, the other way
 }
 
+// busyPair returns two connections' extensions of one factory with
+// options o and its budget, both ways at window bits, on a fake clock; they are closed
+// when the test ends.
+func busyPair(t *testing.T, o Options, bits int) (d1, d2 *Deflate, b *busyBudget, clk *fakeclock.Clock) {
+	b = newBudget(&o)
+	a := Agreement{LocalMaxWindowBits: bits, RemoteMaxWindowBits: bits}
+	d1, d2 = newDeflate(&o, a, nil, b), newDeflate(&o, a, nil, b)
+	t.Cleanup(func() { d1.Close(); d2.Close() })
+	return d1, d2, b, withFakeClock(d1, d2)
+}
+
 // A busy connection keeps its compressor within the budget of its
 // factory and gives it back when idle; others use the pool.
 func TestBusyConnectionsKeepCompressorsWithinBudget(t *testing.T) {
-	o := Options{BusyCompressors: 1}
-	b := newBudget(&o)
-	a := Agreement{LocalMaxWindowBits: 15, RemoteMaxWindowBits: 15}
-	d1, d2 := newDeflate(&o, a, nil, b), newDeflate(&o, a, nil, b)
-	defer d1.Close()
-	defer d2.Close()
-	clk := withFakeClock(d1, d2)
+	d1, d2, b, clk := busyPair(t, Options{BusyCompressors: 1}, 15)
 	msgs := windowCorpus()
 	for _, m := range msgs[:3] {
 		for _, d := range []*Deflate{d1, d2} {
@@ -228,13 +233,7 @@ func TestIdleTimerRacesWithTraffic(t *testing.T) {
 // A busy connection keeps its window encoder within the budget of its
 // factory, continues its stream with it, and gives it back when idle.
 func TestBusyConnectionsKeepEncodersWithinBudget(t *testing.T) {
-	o := Options{BusyEncoders: 1}
-	b := newBudget(&o)
-	a := Agreement{LocalMaxWindowBits: 12, RemoteMaxWindowBits: 12}
-	d1, d2 := newDeflate(&o, a, nil, b), newDeflate(&o, a, nil, b)
-	defer d1.Close()
-	defer d2.Close()
-	clk := withFakeClock(d1, d2)
+	d1, d2, b, clk := busyPair(t, Options{BusyEncoders: 1}, 12)
 	msgs := windowCorpus()
 	var hist []byte
 	send := func(d *Deflate, m []byte) {

@@ -129,9 +129,15 @@ func (c *Conn) wroteLocked(f outFrame, n int, err error) {
 		c.wakeWriter()
 	default:
 		f.release()
-		if len(c.ctrlQ)+len(c.dataQ) > 0 || c.closeWriteDue() {
-			c.wakeWriter() // queued while we wrote, or a half-close is due
-		}
+		c.wakeIfDueLocked()
+	}
+}
+
+// wakeIfDueLocked wakes the writer after an inline write when frames were
+// queued meanwhile or a half-close is due.
+func (c *Conn) wakeIfDueLocked() {
+	if len(c.ctrlQ)+len(c.dataQ) > 0 || c.closeWriteDue() {
+		c.wakeWriter()
 	}
 }
 
@@ -197,9 +203,7 @@ func (c *Conn) wrotevLocked(hdr, data []byte, n int, err error) {
 		return
 	}
 	c.writing = false
-	if len(c.ctrlQ)+len(c.dataQ) > 0 || c.closeWriteDue() {
-		c.wakeWriter() // queued while we wrote, or a half-close is due
-	}
+	c.wakeIfDueLocked()
 }
 
 // wrotevShortLocked ends an inline writev that failed or wrote less than
